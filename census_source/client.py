@@ -1,0 +1,156 @@
+"""HTTP access to the Census API through dlt's RESTClient, with errors made one-line and clear."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
+from requests import ConnectionError as RequestsConnectionError
+from requests import HTTPError, Response, Timeout
+
+from census_source.errors import (
+    CensusAuthError,
+    CensusNotFoundError,
+    CensusResponseError,
+    CensusUnreachableError,
+)
+from census_source.paginator import CensusPagePaginator
+from census_source.payload import body_is_unreadable, response_payload
+from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """One page of a sync's runs, newest first, with the envelope facts the reader plans with."""
+
+    runs: list[dict[str, Any]]
+    number: int
+    total_records: int | None
+    has_next: bool
+
+
+class CensusRESTClient(RESTClient):
+    """RESTClient that reads the documented `{"status": "success", "data": ...}` envelope."""
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        data = _success_data(response)
+        if isinstance(data, dict):
+            return [data]
+        if not isinstance(data, list):
+            raise CensusResponseError(f"{_endpoint(response)} answered data that is not a list")
+        return data
+
+
+def _endpoint(response: Response) -> str:
+    return f"GET {urlsplit(response.url).path}"
+
+
+def _success_data(response: Response) -> Any:
+    try:
+        payload = response_payload(response)
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise CensusResponseError(
+            f"{_endpoint(response)} answered a body that is not JSON ({kind}, "
+            f"{len(response.content)} bytes) after every retry"
+        ) from None
+    if not isinstance(payload, dict) or "data" not in payload:
+        raise CensusResponseError(f"{_endpoint(response)} answered JSON without the 'data' field")
+    return payload["data"]
+
+
+class CensusApi:
+    """The four read endpoints this source needs, with dlt's retries and bearer auth."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url
+        retrying = Client(raise_for_status=False, retry_condition=body_is_unreadable)
+        self._runtime = resolve_configuration(RuntimeConfiguration())
+        retrying.update_from_config(self._runtime)
+        self._client = CensusRESTClient(
+            base_url,
+            auth=BearerTokenAuth(api_key),
+            session=retrying.session,
+            data_selector="data",
+            config=self._runtime,
+        )
+
+    def sync_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Every sync in the workspace, one list per page, oldest first."""
+        for page in self._pages("/syncs", CensusPagePaginator(order="asc")):
+            yield page.runs
+
+    def run_pages(self, sync_id: str) -> Iterator[RunPage]:
+        """A sync's runs, newest first, one RunPage per request."""
+        yield from self._pages(f"/syncs/{sync_id}/sync_runs", CensusPagePaginator(order="desc"))
+
+    def fetch_run(self, run_id: str) -> dict[str, Any] | None:
+        """One run by id, or None when the API answers 404."""
+        return self._fetch(f"/sync_runs/{run_id}")
+
+    def fetch_sync(self, sync_id: str) -> dict[str, Any] | None:
+        """One sync by id, or None when the API answers 404."""
+        return self._fetch(f"/syncs/{sync_id}")
+
+    def _fetch(self, path: str) -> dict[str, Any] | None:
+        try:
+            with self._translated(path, page=None):
+                pages = self._client.paginate(path, paginator=SinglePagePaginator())
+                items: list[Any] = next(pages, [])
+        except CensusNotFoundError:
+            return None
+        if len(items) != 1 or not isinstance(items[0], dict):
+            raise CensusResponseError(f"GET {path} answered data that is not one object")
+        return dict(items[0])
+
+    def _pages(self, path: str, paginator: CensusPagePaginator) -> Iterator[RunPage]:
+        pages = self._client.paginate(path, paginator=paginator)
+        while True:
+            number = paginator.page
+            with self._translated(path, page=number):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield RunPage(
+                runs=list(page),
+                number=number,
+                total_records=paginator.total_records,
+                has_next=paginator.has_next_page,
+            )
+
+    @contextmanager
+    def _translated(self, path: str, page: int | None) -> Iterator[None]:
+        where = f"GET {path}" + (f" page {page}" if page is not None else "")
+        attempts = self._runtime.request_max_attempts
+        try:
+            yield
+        except HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            if status in (401, 403):
+                verb = "rejected the API token" if status == 401 else "refused access"
+                raise CensusAuthError(
+                    f"Census {verb} ({status}) on {where}: set a valid workspace token in "
+                    f"{SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR})"
+                ) from exc
+            if status == 404:
+                raise CensusNotFoundError(f"{where} answered 404") from None
+            if status == 429 or status >= 500:
+                raise CensusUnreachableError(
+                    f"Census API kept answering {status} on {where} after {attempts} attempts: "
+                    "retry later or raise [runtime] request_max_attempts"
+                ) from exc
+            raise CensusResponseError(f"Census API answered {status} on {where}") from exc
+        except (RequestsConnectionError, Timeout) as exc:
+            kind = "timed out" if isinstance(exc, Timeout) else "connection failed"
+            host = urlsplit(self.base_url).netloc
+            raise CensusUnreachableError(
+                f"Cannot reach the Census API at {host} ({kind}) on {where} after {attempts} "
+                "attempts: check sources.census.base_url / region and the network"
+            ) from exc

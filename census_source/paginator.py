@@ -1,0 +1,53 @@
+"""Paginator for Census list endpoints: page numbers from the documented `pagination` envelope."""
+
+from typing import Any
+
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Request, Response
+
+from census_source.errors import CensusResponseError
+from census_source.payload import response_payload
+from census_source.settings import PAGE_SIZE
+
+
+class CensusPagePaginator(BasePaginator):
+    """Requests `page`, `per_page` and `order`; follows `pagination.next_page` until it is null.
+
+    Keeps the last envelope (`total_records`, `page`) so callers can plan how deep to read.
+    """
+
+    def __init__(self, order: str = "desc", page_size: int = PAGE_SIZE) -> None:
+        super().__init__()
+        self.order = order
+        self.page_size = page_size
+        self.page = 1
+        self.total_records: int | None = None
+
+    def init_request(self, request: Request) -> None:
+        request.params.update({"page": self.page, "per_page": self.page_size, "order": self.order})
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        pagination = response_payload(response).get("pagination")
+        if not isinstance(pagination, dict) or "next_page" not in pagination:
+            raise CensusResponseError(
+                f"page {self.page} of {response.request.path_url.split('?')[0]} lacks the "
+                "documented pagination.next_page envelope"
+            )
+        total = pagination.get("total_records")
+        self.total_records = int(total) if isinstance(total, int | float) else None
+        next_page = pagination["next_page"]
+        if next_page is None:
+            self._has_next_page = False
+            return
+        if not isinstance(next_page, int | float) or int(next_page) <= self.page:
+            raise CensusResponseError(
+                f"page {self.page} of {response.request.path_url.split('?')[0]} names an "
+                f"invalid pagination.next_page {next_page!r}"
+            )
+        self.page = int(next_page)
+
+    def update_request(self, request: Request) -> None:
+        request.params["page"] = self.page
+
+    def __str__(self) -> str:
+        return f"CensusPagePaginator(page={self.page}, order={self.order})"

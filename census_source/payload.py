@@ -1,0 +1,33 @@
+"""Parse a response body once and reuse it in the retry check, the extractor and the paginator."""
+
+import json
+from typing import Any
+
+from requests import Response
+
+_PAYLOAD_ATTR = "_census_payload"
+_UNREADABLE = object()
+
+
+def response_payload(response: Response) -> Any:
+    """Return the parsed JSON body (cached on the response); raise ValueError if it is not JSON."""
+    cached = getattr(response, _PAYLOAD_ATTR, None)
+    if cached is None:
+        try:
+            cached = json.loads(response.content)
+        except ValueError:
+            cached = _UNREADABLE
+        setattr(response, _PAYLOAD_ATTR, cached)
+    if cached is _UNREADABLE:
+        raise ValueError("response body is not JSON")
+    return cached
+
+
+def body_is_unreadable(response: Response | None, exception: BaseException | None) -> bool:
+    """Retry predicate for dlt's retrying session: a 200 whose body is not a JSON object."""
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        return not isinstance(response_payload(response), dict)
+    except ValueError:
+        return True

@@ -1,0 +1,174 @@
+"""Reading one sync's runs: only what is new or still open (incremental), or one window."""
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from dlt.common import logger
+
+from census_source.client import CensusApi, RunPage
+from census_source.config import Window
+from census_source.cursor import OpenRun, SyncCursor, fingerprint, overlap_cutoff, run_is_open
+from census_source.settings import PAGE_SIZE
+from census_source.timestamps import parse_timestamp
+
+Run = dict[str, Any]
+
+
+def cheapest_page_depth(open_run_pages: list[int | None], pages_read: int) -> int:
+    """How many list pages to read so pages + single fetches of the open runs beyond are fewest.
+
+    `open_run_pages` holds the estimated page of each open run not seen yet (None = unknown,
+    always fetched alone). Ties go to the shallower depth.
+    """
+    known = sorted(page for page in open_run_pages if page is not None and page > pages_read)
+    unknown = len(open_run_pages) - len(known)
+    best_depth, best_cost = pages_read, len(known) + unknown
+    for depth in known:
+        cost = (depth - pages_read) + (len(known) - bisect_right(known, depth)) + unknown
+        if cost < best_cost:
+            best_depth, best_cost = depth, cost
+    return best_depth
+
+
+class SyncRunReader:
+    """Reads one sync newest-first, stopping once past the cursor; builds the next cursor.
+
+    The next cursor (`next_cursor`) exists only after `read()` was consumed to the end, so a
+    sync that fails half-way keeps its old cursor.
+    """
+
+    def __init__(
+        self,
+        api: CensusApi,
+        sync_id: str,
+        cursor: SyncCursor | None,
+        overlap: timedelta,
+        settle_before: datetime,
+    ) -> None:
+        self.api = api
+        self.sync_id = sync_id
+        self.cursor = cursor
+        self.overlap = overlap
+        self.settle_before = settle_before
+        self.next_cursor: SyncCursor | None = None
+        self._max_created: datetime | None = None
+        self._recent: list[tuple[datetime, str]] = []
+        self._open: dict[str, OpenRun] = {}
+        self._total: int | None = None
+
+    def read(self) -> Iterator[list[Run]]:
+        """Yield the runs to load, one list per request."""
+        old = self.cursor or SyncCursor()
+        cutoff = overlap_cutoff(old.high_water, self.overlap) if self.cursor else None
+        pending = dict(old.open_runs)
+        previous_ids: set[str] = set()
+        for page in self.api.run_pages(self.sync_id):
+            self._total = page.total_records
+            batch: list[Run] = []
+            page_ids: set[str] = set()
+            for index, run in enumerate(page.runs):
+                run_id = str(run["id"])
+                page_ids.add(run_id)
+                if run_id in previous_ids:  # shifted down by a run created while paging
+                    continue
+                created = parse_timestamp(run["created_at"])
+                was_open = pending.pop(run_id, None)
+                is_open = self._track(run, run_id, created, _rank(page, index))
+                if (
+                    cutoff is None
+                    or (was_open is not None and _changed(run, was_open))
+                    or (is_open and was_open is None)
+                    or (old.high_water is not None and created > old.high_water)
+                    or (created >= cutoff and run_id not in old.edge_ids)
+                ):
+                    batch.append(run)
+            previous_ids = page_ids
+            if batch:
+                yield batch
+            if not page.has_next or not page.runs:
+                break
+            if cutoff is None:  # first load of this sync: its whole history
+                continue
+            oldest = parse_timestamp(page.runs[-1]["created_at"])
+            if oldest < cutoff and not self._worth_paging(pending, oldest, page):
+                break
+        yield from self._refetch(pending)
+        self.next_cursor = self._build_cursor(old)
+
+    def _track(self, run: Run, run_id: str, created: datetime, rank: int | None) -> bool:
+        if self._max_created is None or created > self._max_created:
+            self._max_created = created
+        if created >= self._max_created - self.overlap:
+            self._recent.append((created, run_id))
+        is_open = run_is_open(run, created, self.settle_before)
+        if is_open:
+            self._open[run_id] = OpenRun(created, rank, fingerprint(run))
+        else:
+            self._open.pop(run_id, None)
+        return is_open
+
+    def _worth_paging(self, pending: dict[str, OpenRun], oldest: datetime, page: RunPage) -> bool:
+        total = page.total_records
+        ahead = [
+            None if run.rank is None or total is None else (total - 1 - run.rank) // PAGE_SIZE + 1
+            for run in pending.values()
+            if run.created_at < oldest
+        ]
+        return cheapest_page_depth(ahead, page.number) > page.number
+
+    def _refetch(self, pending: dict[str, OpenRun]) -> Iterator[list[Run]]:
+        for run_id, open_run in sorted(pending.items()):
+            run = self.api.fetch_run(run_id)
+            if run is None:
+                logger.warning(f"Run {run_id} of sync {self.sync_id} is gone (404); not re-read")
+                continue
+            self._track(run, run_id, parse_timestamp(run["created_at"]), open_run.rank)
+            if _changed(run, open_run):
+                yield [run]
+
+    def _build_cursor(self, old: SyncCursor) -> SyncCursor:
+        high_water = old.high_water
+        if self._max_created is not None and (high_water is None or self._max_created > high_water):
+            high_water = self._max_created
+        edge: frozenset[str] = frozenset()
+        if high_water is not None:
+            floor = high_water - self.overlap
+            edge = frozenset(run_id for created, run_id in self._recent if created >= floor)
+        return SyncCursor(
+            high_water=high_water,
+            edge_ids=edge,
+            total=self._total if self._total is not None else old.total,
+            open_runs=dict(self._open),
+        )
+
+
+def _changed(run: Run, before: OpenRun) -> bool:
+    return fingerprint(run) != before.fingerprint
+
+
+def _rank(page: RunPage, index: int) -> int | None:
+    if page.total_records is None:
+        return None
+    return page.total_records - 1 - ((page.number - 1) * PAGE_SIZE + index)
+
+
+def read_window(api: CensusApi, sync_id: str, window: Window) -> Iterator[list[Run]]:
+    """Yield exactly the runs created inside `window`, newest first; touches no cursor."""
+    previous_ids: set[str] = set()
+    for page in api.run_pages(sync_id):
+        page_ids = {str(run["id"]) for run in page.runs}
+        batch = [
+            run
+            for run in page.runs
+            if str(run["id"]) not in previous_ids
+            and window.contains(parse_timestamp(run["created_at"]))
+        ]
+        previous_ids = page_ids
+        if batch:
+            yield batch
+        if not page.runs:
+            return
+        if window.start is not None and parse_timestamp(page.runs[-1]["created_at"]) < window.start:
+            return

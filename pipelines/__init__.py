@@ -1,0 +1,1 @@
+"""Command-line runner (`syncruns`) for the sync-run sources."""

@@ -1,0 +1,212 @@
+"""`syncruns`: load Census sync-run history with dlt (scheduled run, backfill, demo).
+
+Exit codes: 0 ok, 2 bad input or config, 3 authentication, 4 API unreachable after retries,
+1 anything else. Failures print one line; `--debug` adds the traceback.
+"""
+
+import argparse
+import re
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.runtime.collector import NULL_COLLECTOR, LogCollector
+from dlt.common.runtime.collector_base import Collector
+
+from census_source import census_source
+from pipelines.exit_codes import ExitCode, classify
+from pipelines.summary import RunSummary, count_runs, render, summarize
+
+PIPELINE_NAME = "census_syncruns"
+DATASET_NAME = "census"
+DEMO_PIPELINE_NAME = "census_syncruns_demo"
+DEMO_TOKEN = "demo-token-not-a-secret"
+_DATASET_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class UsageError(Exception):
+    """A command-line value is invalid; the message names the flag to fix."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `syncruns` argument parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
+    common.add_argument("--dataset", default=DATASET_NAME, help="dataset/schema name")
+    common.add_argument("--pipeline-name", default=PIPELINE_NAME, help="dlt pipeline name")
+    common.add_argument(
+        "--duckdb-path", default=None, help="DuckDB file (default <pipeline-name>.duckdb)"
+    )
+    common.add_argument(
+        "--sync-id", action="append", dest="sync_ids", help="only this sync (repeatable)"
+    )
+    common.add_argument("--base-url", default=None, help="API root (overrides --region)")
+    common.add_argument("--region", default=None, choices=None, help="us or eu")
+    common.add_argument("--quiet", action="store_true", help="no progress lines")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(
+        prog="syncruns", description="Load Census sync-run history into a warehouse with dlt."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", parents=[common], help="scheduled incremental run")
+    backfill = commands.add_parser(
+        "backfill", parents=[common], help="load the runs created in a window; cursors untouched"
+    )
+    backfill.add_argument("--start", required=True, help="window start (ISO date/time, UTC)")
+    backfill.add_argument("--end", default=None, help="window end, exclusive (default: now)")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="simulator -> local DuckDB, then print a summary"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="simulated workspace seed")
+    return parser
+
+
+def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
+    """The dlt pipeline for the chosen destination and dataset."""
+    if not _DATASET_PATTERN.match(args.dataset):
+        raise UsageError(
+            f"--dataset {args.dataset!r} is not a valid dataset name: "
+            "use letters, digits and underscores, starting with a letter"
+        )
+    destination: Any = args.destination
+    if args.destination == "duckdb":
+        path = Path(args.duckdb_path or f"{pipeline_name}.duckdb")
+        if path.stem == args.dataset:
+            raise UsageError(
+                f"--dataset {args.dataset!r} equals the DuckDB file name {path.name!r}, "
+                "which DuckDB cannot load into: pick another --dataset or --duckdb-path"
+            )
+        if not path.parent.exists():
+            raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+        destination = dlt.destinations.duckdb(credentials=str(path))
+    elif args.duckdb_path:
+        raise UsageError("--duckdb-path applies only with --destination duckdb")
+    progress: Collector = (
+        NULL_COLLECTOR if args.quiet else LogCollector(log_period=5.0, logger=sys.stderr)
+    )
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=destination,
+        dataset_name=args.dataset,
+        progress=progress,
+    )
+
+
+def load(
+    pipeline: dlt.Pipeline,
+    source: Any,
+    command: str,
+    requests_made: Any = None,
+) -> RunSummary:
+    """Run the pipeline and summarize what it changed."""
+    started = time.monotonic()
+    before = count_runs(pipeline)
+    info = pipeline.run(source)
+    elapsed = time.monotonic() - started
+    requests = requests_made() if requests_made else None
+    return summarize(pipeline, command, info, before, elapsed, requests)
+
+
+def source_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Arguments for census_source that the command line sets (others come from config)."""
+    options: dict[str, Any] = {}
+    if args.sync_ids:
+        options["sync_ids"] = args.sync_ids
+    if args.base_url:
+        options["base_url"] = args.base_url
+    if args.region:
+        options["region"] = args.region
+    return options
+
+
+def command_run(args: argparse.Namespace) -> None:
+    """Incremental run: new and still-open runs of every sync."""
+    pipeline = make_pipeline(args, args.pipeline_name)
+    print(render(load(pipeline, census_source(**source_options(args)), "run")))
+
+
+def command_backfill(args: argparse.Namespace) -> None:
+    """Load exactly the runs created in [start, end); cursors stay as they are."""
+    pipeline = make_pipeline(args, args.pipeline_name)
+    source = census_source(start_date=args.start, end_date=args.end, **source_options(args))
+    print(render(load(pipeline, source, "backfill")))
+
+
+def command_demo(args: argparse.Namespace) -> None:
+    """Start the simulator, load its workspace, advance time, load again, and summarize."""
+    from census_simulator import CensusSimulator, World  # demo-only: the product never imports it
+
+    if args.pipeline_name == PIPELINE_NAME:
+        args.pipeline_name = DEMO_PIPELINE_NAME
+    pipeline = make_pipeline(args, args.pipeline_name)
+    pipeline.drop()  # the demo always starts from an empty dataset and fresh cursors
+    db_file = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
+    if args.destination == "duckdb" and db_file.exists():
+        db_file.unlink()
+    pipeline = make_pipeline(args, args.pipeline_name)
+    world = World(seed=args.seed)
+    with CensusSimulator(world, token=DEMO_TOKEN) as simulator:
+        options = {**source_options(args), "base_url": simulator.base_url}
+
+        def requests_made() -> int:
+            count = len(simulator.requests)
+            simulator.reset_log()
+            return count
+
+        first = load(
+            pipeline,
+            census_source(api_key=DEMO_TOKEN, **options),
+            "demo (full load)",
+            requests_made,
+        )
+        print(render(first))
+        world.advance(seconds=3600)
+        second = load(
+            pipeline,
+            census_source(api_key=DEMO_TOKEN, **options),
+            "demo (incremental, one simulated hour later)",
+            requests_made,
+        )
+        print()
+        print(render(second))
+    if args.destination == "duckdb":
+        print(f"\nData: {db_file.resolve()} (dataset {args.dataset!r}); try:")
+        print(
+            f"  python -c \"import duckdb; print(duckdb.connect('{db_file}').sql("
+            f"'select status, count(*) from {args.dataset}.sync_runs group by 1'))\""
+        )
+
+
+COMMANDS = {"run": command_run, "backfill": command_backfill, "demo": command_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `syncruns` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except UsageError as error:
+        return _fail(args, error, ExitCode.BAD_INPUT, str(error))
+    except KeyboardInterrupt:
+        print("syncruns: interrupted", file=sys.stderr)
+        return ExitCode.FAILED
+    except Exception as error:
+        code, message = classify(error)
+        return _fail(args, error, code, message)
+    return ExitCode.OK
+
+
+def _fail(args: argparse.Namespace, error: BaseException, code: ExitCode, message: str) -> int:
+    if args.debug:
+        traceback.print_exception(error)
+    print(f"syncruns: error: {message}", file=sys.stderr)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
