@@ -87,7 +87,9 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
     elif args.duckdb_path:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
     progress: Collector = (
-        NULL_COLLECTOR if args.quiet else LogCollector(log_period=5.0, logger=sys.stderr)
+        NULL_COLLECTOR
+        if args.quiet
+        else LogCollector(log_period=10.0, logger=sys.stderr, dump_system_stats=False)
     )
     return dlt.pipeline(
         pipeline_name=pipeline_name,

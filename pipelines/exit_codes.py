@@ -3,8 +3,9 @@
 import re
 from collections.abc import Iterator
 from enum import IntEnum
+from typing import Any
 
-from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.exceptions import ConfigurationException, LookupTrace, LookupTraces
 from dlt.common.exceptions import MissingDependencyException
 
 from census_source.errors import (
@@ -57,13 +58,37 @@ def classify(error: BaseException) -> tuple[ExitCode, str]:
 
 
 def _config_message(error: ConfigurationException) -> str:
-    fields = getattr(error, "fields", None)
-    if fields and "api_key" in fields:
+    fields = list(getattr(error, "fields", None) or [])
+    if "api_key" in fields:
         return (
             "No Census API token: set sources.census.api_key in .dlt/secrets.toml "
             "or env SOURCES__CENSUS__API_KEY"
         )
+    keys = sorted(_env_keys(getattr(error, "traces", {})), key=len)
+    if fields and keys:
+        env_key = keys[-1]  # the most specific, cut after the missing field's own name
+        marker = f"__{fields[0].upper()}"
+        if marker in env_key:
+            env_key = env_key[: env_key.index(marker) + len(marker)]
+        toml_key = env_key.lower().replace("__", ".")
+        return (
+            f"Missing configuration {', '.join(fields)} ({getattr(error, 'spec_name', '')}): "
+            f"set {toml_key} in .dlt/secrets.toml or env {env_key}"
+        )
     return _one_line(str(error))
+
+
+def _env_keys(traces: Any) -> Iterator[str]:
+    """Environment keys dlt looked up, in sections a user would set (sources/destination)."""
+    items = traces.values() if isinstance(traces, dict) else [traces]
+    for item in items:
+        for trace in item if isinstance(item, list) else [item]:
+            if isinstance(trace, LookupTraces):
+                yield from _env_keys(trace.traces)
+            elif isinstance(trace, LookupTrace) and trace.provider == "Environment Variables":
+                for section in ("DESTINATION__", "SOURCES__"):
+                    if section in trace.key:  # drop a pipeline-name prefix
+                        yield trace.key[trace.key.index(section) :]
 
 
 def _one_line(text: str) -> str:
