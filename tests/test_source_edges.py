@@ -22,11 +22,12 @@ from tests.truth import (
 
 def cursors(pipeline: dlt.Pipeline) -> dict[str, Any]:
     resources = pipeline.state.get("sources", {}).get("census", {}).get("resources", {})
-    return json.loads(json.dumps(resources.get("sync_runs", {}).get("syncs", {})))
+    state: dict[str, Any] = json.loads(json.dumps(resources.get("sync_runs", {}).get("syncs", {})))
+    return state
 
 
 def runs_by_sync(world: World, count: int) -> int:
-    return next(s["id"] for s in world.syncs if len(world.runs_of(s["id"])) == count)
+    return int(next(s["id"] for s in world.syncs if len(world.runs_of(s["id"])) == count))
 
 
 def test_backfill_window_loads_exactly_the_window_and_keeps_cursors(
@@ -170,7 +171,8 @@ def test_runs_created_while_paging_are_neither_missed_nor_duplicated(
     world: World, pipeline: dlt.Pipeline
 ) -> None:
     sync_id = runs_by_sync(world, 2500)
-    with InsertWhilePaging(world, sync_id, count=7) as sim:
+    sim = InsertWhilePaging(world, sync_id, count=7)
+    with sim:
         pipeline.run(source_for(sim))
         assert sim.done
         before_second = {r["id"] for r in world.ground_truth_runs()}

@@ -50,7 +50,8 @@ def _normalize(value: Any) -> Any:
 def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
     """Rows of a query on the pipeline's dataset; `{t}` style names are qualified by the caller."""
     with pipeline.sql_client() as client:
-        return [tuple(_normalize(v) for v in row) for row in client.execute_sql(sql)]
+        rows = client.execute_sql(sql) or []
+        return [tuple(_normalize(v) for v in row) for row in rows]
 
 
 def table(pipeline: dlt.Pipeline, name: str) -> str:

@@ -1,0 +1,511 @@
+"""The simulated Census workspace: syncs, their runs, a clock, and the ground truth."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+import threading
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import repeat
+from typing import Any, Final
+
+from .generator import TERMINAL_STATUSES, Generator, SyncProfile
+from .timefmt import (
+    US_PER_MIN,
+    US_PER_MS,
+    US_PER_S,
+    coerce_timestamp,
+    format_us,
+    from_us,
+    parse_us,
+    to_us,
+)
+
+DEFAULT_RUN_COUNTS: Final[tuple[int, ...]] = (0, 1, 99, 100, 101, 2500, 7, 30)
+"""Runs per sync of the default world: the 100-per-page edges and one long history."""
+
+DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
+FIRST_SYNC_ID: Final = 1000
+FIRST_RUN_ID: Final = 100_000
+
+_SLOT_US: Final = 15 * US_PER_MIN
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _Missing:
+    """Type of :data:`MISSING`."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+"""Pass as a field value to :meth:`World.update_run` / :meth:`World.add_run` to drop the key."""
+
+
+def _encode(obj: Mapping[str, Any]) -> bytes:
+    return _ENCODER.encode(obj).encode("utf-8")
+
+
+def _decode(doc: bytes) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(doc)
+    return value
+
+
+@dataclass
+class AdvanceReport:
+    """What one :meth:`World.advance` call changed."""
+
+    new_run_ids: list[int] = field(default_factory=list)
+    finished_run_ids: list[int] = field(default_factory=list)
+    added_sync_ids: list[int] = field(default_factory=list)
+    deleted_sync_ids: list[int] = field(default_factory=list)
+
+
+class _SyncState:
+    """One sync: its dict, cached JSON, and its run ids ordered by (created_at, id)."""
+
+    __slots__ = ("created_us", "doc", "ids", "keys", "open_ids", "profile", "sync")
+
+    def __init__(self, sync: dict[str, Any], profile: SyncProfile) -> None:
+        self.sync = sync
+        self.doc = _encode(sync)
+        self.created_us = parse_us(sync["created_at"])
+        self.profile = profile
+        self.ids = array("q")
+        self.keys = array("q")
+        self.open_ids: set[int] = set()
+
+    def set_sync(self, sync: dict[str, Any]) -> None:
+        self.sync = sync
+        self.doc = _encode(sync)
+
+    def insert(self, run_id: int, created_us: int) -> None:
+        """Insert a run id keeping (created, id) order; ids are usually appended at the end."""
+        keys, ids = self.keys, self.ids
+        if not keys or (keys[-1], ids[-1]) < (created_us, run_id):
+            keys.append(created_us)
+            ids.append(run_id)
+            return
+        index = bisect_right(keys, created_us)
+        while index > 0 and keys[index - 1] == created_us and ids[index - 1] > run_id:
+            index -= 1
+        keys.insert(index, created_us)
+        ids.insert(index, run_id)
+
+    def remove(self, run_id: int) -> None:
+        index = self.ids.index(run_id)
+        del self.ids[index]
+        del self.keys[index]
+
+
+class World:
+    """A deterministic, thread-safe simulated Census workspace.
+
+    ``sync_run_counts`` gives one sync per entry with that many runs (default
+    :data:`DEFAULT_RUN_COUNTS`); ``start`` (tz-aware) is where history begins (default
+    2024-01-01Z). Runs are stored as their cached JSON bytes (the source of truth) so that a
+    million runs fit comfortably in memory and list pages are a join of cached strings.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        sync_run_counts: Sequence[int] | None = None,
+        start: datetime | None = None,
+    ) -> None:
+        counts = tuple(DEFAULT_RUN_COUNTS if sync_run_counts is None else sync_run_counts)
+        if any(count < 0 for count in counts):
+            raise ValueError("sync_run_counts must be non-negative")
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._gen = Generator(self._rng)
+        self.seed = seed
+        self.start = DEFAULT_START if start is None else start
+        self._live: dict[int, _SyncState] = {}
+        self._deleted: dict[int, _SyncState] = {}
+        self._docs: dict[int, bytes] = {}
+        self._run_sync: dict[int, int] = {}
+        self._next_sync_id = FIRST_SYNC_ID
+        self._next_run_id = FIRST_RUN_ID
+        self._now_us = to_us(self.start)
+        self._build(counts)
+
+    # ------------------------------------------------------------ building
+    def _build(self, counts: tuple[int, ...]) -> None:
+        rng, gen = self._rng, self._gen
+        lead_us = 10 * US_PER_MIN
+        created_us = to_us(self.start)
+        specs: list[tuple[SyncProfile, int, list[int]]] = []
+        end_us = created_us
+        for count in counts:
+            created_us += rng.randint(1, 20) * US_PER_MIN + rng.randrange(1000) * US_PER_MS
+            profile = gen.new_profile(self._take_sync_id())
+            offsets = gen.history_offsets(profile, count)
+            span = -offsets[0] if offsets else 0
+            end_us = max(end_us, created_us + lead_us + span)
+            specs.append((profile, created_us, offsets))
+        end_us += -end_us % _SLOT_US  # align up to a quarter hour
+        self._now_us = end_us + rng.randint(2 * 60, 10 * 60) * US_PER_S
+        now_us = self._now_us
+        histories: list[list[int]] = []
+        for profile, sync_created, offsets in specs:
+            span = -offsets[0] if offsets else 0
+            room = (end_us - sync_created - lead_us - span) // _SLOT_US
+            shift = rng.randint(0, max(0, min(4, room))) * _SLOT_US
+            state = _SyncState(gen.make_sync(profile, sync_created, now_us), profile)
+            self._live[profile.sync_id] = state
+            histories.append([end_us - shift + offset for offset in offsets])
+        states = list(self._live.values())
+        open_plan = [self._draw_open_statuses(len(times)) for times in histories]
+        positions = [0] * len(states)
+        last_terminal: list[str | None] = [None] * len(states)
+        streams = [zip(times, repeat(index)) for index, times in enumerate(histories)]
+        for t, index in heapq.merge(*streams):
+            state = states[index]
+            position = positions[index]
+            positions[index] = position + 1
+            plan = open_plan[index]
+            remaining = len(histories[index]) - position
+            status = plan[-remaining] if remaining <= len(plan) else None
+            run = gen.make_run(state.profile, self._take_run_id(), t, now_us, status)
+            self._store_new_run(state, run, t)
+            if run["status"] in TERMINAL_STATUSES and run["status"] != "skipped":
+                last_terminal[index] = run["status"]
+        for state, status in zip(states, last_terminal, strict=True):
+            if status is not None:
+                state.set_sync({**state.sync, "status": _sync_status(status)})
+
+    def _draw_open_statuses(self, count: int) -> list[str]:
+        """Statuses of a sync's newest runs that are still open (0 to 2 of them)."""
+        r = self._rng.random()
+        working = "cancelling" if self._rng.random() < 0.12 else "working"
+        if r < 0.5 or count == 0:
+            return []
+        if r < 0.85 or count == 1:
+            return [working if self._rng.random() < 0.75 else "queued"]
+        return [working, "queued"]
+
+    def _take_sync_id(self) -> int:
+        sync_id = self._next_sync_id
+        self._next_sync_id += 1
+        return sync_id
+
+    def _take_run_id(self) -> int:
+        run_id = self._next_run_id
+        self._next_run_id += 1
+        return run_id
+
+    def _store_new_run(self, state: _SyncState, run: dict[str, Any], created_us: int) -> None:
+        run_id = run["id"]
+        self._docs[run_id] = _encode(run)
+        self._run_sync[run_id] = state.profile.sync_id
+        state.insert(run_id, created_us)
+        if run.get("status") not in TERMINAL_STATUSES:
+            state.open_ids.add(run_id)
+
+    # -------------------------------------------------------------- reading
+    @property
+    def now(self) -> datetime:
+        """The simulated clock (tz-aware UTC)."""
+        with self._lock:
+            return from_us(self._now_us)
+
+    @property
+    def syncs(self) -> list[dict[str, Any]]:
+        """Live syncs (copies), ordered by id."""
+        with self._lock:
+            docs = [self._live[sync_id].doc for sync_id in sorted(self._live)]
+        return [_decode(doc) for doc in docs]
+
+    @property
+    def run_count(self) -> int:
+        """Number of runs of live syncs."""
+        with self._lock:
+            return sum(len(state.ids) for state in self._live.values())
+
+    def sync(self, sync_id: int) -> dict[str, Any] | None:
+        """A live sync (copy), or None."""
+        doc = self.sync_json(sync_id)
+        return None if doc is None else _decode(doc)
+
+    def runs_of(self, sync_id: int) -> list[dict[str, Any]]:
+        """Runs of a live sync ascending by (created_at, id), as copies; [] if not live."""
+        with self._lock:
+            state = self._live.get(sync_id)
+            docs = [] if state is None else [self._docs[run_id] for run_id in state.ids]
+        return [_decode(doc) for doc in docs]
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """A run of a live sync (copy), or None (also for runs of deleted syncs)."""
+        doc = self.run_json(run_id)
+        return None if doc is None else _decode(doc)
+
+    def ground_truth_runs(self) -> list[dict[str, Any]]:
+        """Every run a complete loader should hold, by id (deleted syncs' runs as at deletion)."""
+        return list(self.iter_ground_truth_runs())
+
+    def iter_ground_truth_runs(self) -> Iterator[dict[str, Any]]:
+        """Like :meth:`ground_truth_runs` but decodes lazily (for very large worlds)."""
+        with self._lock:
+            docs = [self._docs[run_id] for run_id in sorted(self._docs)]
+        return (_decode(doc) for doc in docs)
+
+    def ground_truth_syncs(self) -> list[dict[str, Any]]:
+        """Live syncs plus deleted syncs as they were at deletion, sorted by id."""
+        with self._lock:
+            states = {**self._deleted, **self._live}
+            docs = [states[sync_id].doc for sync_id in sorted(states)]
+        return [_decode(doc) for doc in docs]
+
+    # ------------------------------------------------- serialized access (server)
+    def sync_json(self, sync_id: int) -> bytes | None:
+        """Cached JSON of a live sync, or None."""
+        with self._lock:
+            state = self._live.get(sync_id)
+            return None if state is None else state.doc
+
+    def run_json(self, run_id: int) -> bytes | None:
+        """Cached JSON of a run of a live sync, or None."""
+        with self._lock:
+            sync_id = self._run_sync.get(run_id)
+            if sync_id is None or sync_id not in self._live:
+                return None
+            return self._docs[run_id]
+
+    def sync_page_json(self, page: int, per_page: int, descending: bool) -> tuple[int, list[bytes]]:
+        """(total, cached JSON of one page) of live syncs ordered by (created_at, id)."""
+        with self._lock:
+            states = sorted(self._live.values(), key=lambda s: (s.created_us, s.profile.sync_id))
+            if descending:
+                states.reverse()
+            start = (page - 1) * per_page
+            return len(states), [state.doc for state in states[start : start + per_page]]
+
+    def run_page_json(
+        self, sync_id: int, page: int, per_page: int, descending: bool
+    ) -> tuple[int, list[bytes]] | None:
+        """(total, cached JSON of one page) of a live sync's runs, or None if not live."""
+        with self._lock:
+            state = self._live.get(sync_id)
+            if state is None:
+                return None
+            ids = state.ids
+            total = len(ids)
+            start = (page - 1) * per_page
+            if descending:
+                high = max(0, total - start)
+                selected = ids[max(0, high - per_page) : high]
+                selected.reverse()
+            else:
+                selected = ids[start : start + per_page]
+            docs = self._docs
+            return total, [docs[run_id] for run_id in selected]
+
+    # ------------------------------------------------------------ mutating
+    def add_run(self, sync_id: int, **fields: Any) -> dict[str, Any]:
+        """Add a run to a live sync; fields not given are generated (created_at = now).
+
+        ``status`` shapes the generated defaults; datetimes are formatted as API timestamps;
+        :data:`MISSING` drops a key. Returns a copy of the stored run.
+        """
+        with self._lock:
+            state = self._require_live(sync_id)
+            if "sync_id" in fields:
+                raise ValueError("sync_id is given positionally")
+            if "id" in fields:
+                run_id = int(fields.pop("id"))
+                if run_id in self._docs:
+                    raise ValueError(f"run id {run_id} already exists")
+                self._next_run_id = max(self._next_run_id, run_id + 1)
+            else:
+                run_id = self._take_run_id()
+            fields = {key: coerce_timestamp(value) for key, value in fields.items()}
+            created = fields.get("created_at")
+            created_us = parse_us(created) if isinstance(created, str) else self._now_us
+            status = fields.get("status")
+            run = self._gen.make_run(
+                state.profile,
+                run_id,
+                created_us,
+                self._now_us,
+                status if isinstance(status, str) else None,
+            )
+            _merge(run, fields)
+            self._store_new_run(state, run, _created_key(run, created_us))
+            doc = self._docs[run_id]
+        return _decode(doc)
+
+    def update_run(self, run_id: int, **fields: Any) -> dict[str, Any]:
+        """Merge fields into a run of a live sync (:data:`MISSING` removes a key)."""
+        with self._lock:
+            if "id" in fields or "sync_id" in fields:
+                raise ValueError("id and sync_id cannot be changed")
+            state = self._state_of_live_run(run_id)
+            fields = {key: coerce_timestamp(value) for key, value in fields.items()}
+            run = _decode(self._docs[run_id])
+            _merge(run, fields)
+            self._replace_run(state, run, reposition=isinstance(fields.get("created_at"), str))
+            doc = self._docs[run_id]
+        return _decode(doc)
+
+    def delete_sync(self, sync_id: int) -> None:
+        """Delete a live sync; its runs leave the API but stay in the ground truth."""
+        with self._lock:
+            self._deleted[sync_id] = self._require_live(sync_id)
+            del self._live[sync_id]
+
+    def advance(
+        self,
+        seconds: float = 3600,
+        new_runs_per_sync: int | Mapping[int, int] = 1,
+        finish_open: bool = True,
+        add_syncs: int = 0,
+        delete_syncs: Iterable[int] = (),
+    ) -> AdvanceReport:
+        """Move the clock on by ``seconds`` and let the workspace evolve.
+
+        Order: delete the given syncs; finish every run open before the call (if
+        ``finish_open``); create ``new_runs_per_sync`` runs per live sync (int or a mapping
+        sync id -> count) with created_at in (old now, new now], the newest possibly open; add
+        ``add_syncs`` syncs with 1 to 5 runs each. Run ids increase with created_at.
+        """
+        with self._lock:
+            step_us = int(seconds * US_PER_S)
+            step_us -= step_us % US_PER_MS
+            if step_us <= 0:
+                raise ValueError("seconds must be at least 0.001")
+            report = AdvanceReport()
+            old_us, new_us = self._now_us, self._now_us + step_us
+            rng, gen = self._rng, self._gen
+            doomed = list(dict.fromkeys(delete_syncs))
+            for sync_id in doomed:
+                self._require_live(sync_id)  # validate all before changing anything
+            for sync_id in doomed:
+                self.delete_sync(sync_id)
+                report.deleted_sync_ids.append(sync_id)
+            touched: set[int] = set()
+            if finish_open:
+                for sync_id in sorted(self._live):
+                    state = self._live[sync_id]
+                    for run_id in sorted(state.open_ids):
+                        run = _decode(self._docs[run_id])
+                        after = max(old_us, _created_key(run, old_us), _updated_key(run))
+                        finished = gen.finish_run(state.profile, run, after, new_us)
+                        self._replace_run(state, finished, reposition=False)
+                        report.finished_run_ids.append(run_id)
+                        touched.add(sync_id)
+            plan: list[tuple[int, int, _SyncState, bool]] = []  # (created, seq, state, newest)
+            for sync_id in sorted(self._live):
+                if isinstance(new_runs_per_sync, Mapping):
+                    count = int(new_runs_per_sync.get(sync_id, 0))
+                else:
+                    count = int(new_runs_per_sync)
+                plan.extend(self._plan_runs(self._live[sync_id], count, old_us, new_us, len(plan)))
+            new_sync_times = sorted(self._random_time(old_us, new_us) for _ in range(add_syncs))
+            for sync_created in new_sync_times:
+                profile = gen.new_profile(self._take_sync_id())
+                state = _SyncState(gen.make_sync(profile, sync_created, new_us), profile)
+                self._live[profile.sync_id] = state
+                report.added_sync_ids.append(profile.sync_id)
+                after_us = max(old_us, state.created_us)
+                count = rng.randint(1, 5)
+                plan.extend(self._plan_runs(state, count, after_us, new_us, len(plan)))
+            plan.sort(key=lambda item: (item[0], item[1]))
+            for created_us, _, state, newest in plan:
+                status = None
+                if newest and rng.random() < 0.3:
+                    status = "working" if rng.random() < 0.7 else "queued"
+                run = gen.make_run(state.profile, self._take_run_id(), created_us, new_us, status)
+                self._store_new_run(state, run, created_us)
+                report.new_run_ids.append(run["id"])
+                touched.add(state.profile.sync_id)
+            for sync_id in sorted(touched):
+                self._refresh_sync_status(self._live[sync_id], new_us)
+            self._now_us = new_us
+            return report
+
+    # ------------------------------------------------------------ internals
+    def _random_time(self, after_us: int, until_us: int) -> int:
+        """A ms-aligned time in (after, until]."""
+        first = after_us + US_PER_MS - after_us % US_PER_MS
+        if first > until_us:
+            return until_us
+        return first + self._rng.randint(0, (until_us - first) // US_PER_MS) * US_PER_MS
+
+    def _plan_runs(
+        self, state: _SyncState, count: int, after_us: int, until_us: int, seq: int
+    ) -> list[tuple[int, int, _SyncState, bool]]:
+        times = sorted(self._random_time(after_us, until_us) for _ in range(count))
+        return [
+            (self._gen.fuzz_precision(t, min(t, after_us + 1)), seq + i, state, i == count - 1)
+            for i, t in enumerate(times)
+        ]
+
+    def _require_live(self, sync_id: int) -> _SyncState:
+        state = self._live.get(sync_id)
+        if state is None:
+            raise KeyError(f"no live sync {sync_id}")
+        return state
+
+    def _state_of_live_run(self, run_id: int) -> _SyncState:
+        sync_id = self._run_sync.get(run_id)
+        state = None if sync_id is None else self._live.get(sync_id)
+        if state is None:
+            raise KeyError(f"no run {run_id} of a live sync")
+        return state
+
+    def _replace_run(self, state: _SyncState, run: dict[str, Any], reposition: bool) -> None:
+        run_id = run["id"]
+        self._docs[run_id] = _encode(run)
+        if reposition:
+            state.remove(run_id)
+            state.insert(run_id, parse_us(run["created_at"]))
+        if run.get("status") in TERMINAL_STATUSES:
+            state.open_ids.discard(run_id)
+        else:
+            state.open_ids.add(run_id)
+
+    def _refresh_sync_status(self, state: _SyncState, now_us: int) -> None:
+        for run_id in reversed(state.ids):
+            status = _decode(self._docs[run_id]).get("status")
+            if status in ("completed", "failed"):
+                new_status = _sync_status(status)
+                if new_status != state.sync["status"]:
+                    updated = format_us(max(now_us, state.created_us))
+                    state.set_sync({**state.sync, "status": new_status, "updated_at": updated})
+                return
+
+
+def _sync_status(last_terminal_status: str) -> str:
+    return "failing" if last_terminal_status == "failed" else "up to date"
+
+
+def _merge(run: dict[str, Any], fields: Mapping[str, Any]) -> None:
+    for key, value in fields.items():
+        if value is MISSING:
+            run.pop(key, None)
+        else:
+            run[key] = value
+
+
+def _created_key(run: Mapping[str, Any], default_us: int) -> int:
+    created = run.get("created_at")
+    return parse_us(created) if isinstance(created, str) else default_us
+
+
+def _updated_key(run: Mapping[str, Any]) -> int:
+    updated = run.get("updated_at")
+    return parse_us(updated) if isinstance(updated, str) else 0
