@@ -44,12 +44,10 @@ class CensusRESTClient(RESTClient):
         if isinstance(data, dict):
             return [data]
         if not isinstance(data, list):
-            raise CensusResponseError(f"{_endpoint(response)} answered data that is not a list")
+            raise CensusResponseError(
+                "answered a 'data' field that is neither a list nor an object"
+            )
         return data
-
-
-def _endpoint(response: Response) -> str:
-    return f"GET {urlsplit(response.url).path}"
 
 
 def _success_data(response: Response) -> Any:
@@ -58,11 +56,11 @@ def _success_data(response: Response) -> Any:
     except ValueError:
         kind = response.headers.get("Content-Type", "no content type")
         raise CensusResponseError(
-            f"{_endpoint(response)} answered a body that is not JSON ({kind}, "
-            f"{len(response.content)} bytes) after every retry"
+            f"answered a body that is not JSON ({kind}, {len(response.content)} bytes) "
+            "after every retry"
         ) from None
     if not isinstance(payload, dict) or "data" not in payload:
-        raise CensusResponseError(f"{_endpoint(response)} answered JSON without the 'data' field")
+        raise CensusResponseError("answered JSON without the documented 'data' field")
     return payload["data"]
 
 
@@ -107,7 +105,7 @@ class CensusApi:
         except CensusNotFoundError:
             return None
         if len(items) != 1 or not isinstance(items[0], dict):
-            raise CensusResponseError(f"GET {path} answered data that is not one object")
+            raise CensusResponseError(f"GET {path} answered a 'data' field that is not one object")
         return dict(items[0])
 
     def _pages(self, path: str, paginator: CensusPagePaginator) -> Iterator[RunPage]:
@@ -131,6 +129,8 @@ class CensusApi:
         attempts = self._runtime.request_max_attempts
         try:
             yield
+        except CensusResponseError as exc:
+            raise CensusResponseError(f"{where} {exc}") from exc
         except HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             if status in (401, 403):

@@ -29,10 +29,7 @@ class CensusPagePaginator(BasePaginator):
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         pagination = response_payload(response).get("pagination")
         if not isinstance(pagination, dict) or "next_page" not in pagination:
-            raise CensusResponseError(
-                f"page {self.page} of {response.request.path_url.split('?')[0]} lacks the "
-                "documented pagination.next_page envelope"
-            )
+            raise CensusResponseError("answered JSON without the pagination.next_page envelope")
         total = pagination.get("total_records")
         self.total_records = int(total) if isinstance(total, int | float) else None
         next_page = pagination["next_page"]
@@ -40,10 +37,7 @@ class CensusPagePaginator(BasePaginator):
             self._has_next_page = False
             return
         if not isinstance(next_page, int | float) or int(next_page) <= self.page:
-            raise CensusResponseError(
-                f"page {self.page} of {response.request.path_url.split('?')[0]} names an "
-                f"invalid pagination.next_page {next_page!r}"
-            )
+            raise CensusResponseError(f"answered an invalid pagination.next_page {next_page!r}")
         self.page = int(next_page)
 
     def update_request(self, request: Request) -> None:
