@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.runtime.collector import NULL_COLLECTOR, LogCollector
+from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.runtime.collector_base import Collector
 
 from census_source import census_source
 from pipelines.exit_codes import ExitCode, classify
+from pipelines.progress import LongWorkProgress
 from pipelines.summary import RunSummary, count_runs, render, summarize
 
 PIPELINE_NAME = "census_syncruns"
@@ -46,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--base-url", default=None, help="API root (overrides --region)")
     common.add_argument("--region", default=None, choices=None, help="us or eu")
-    common.add_argument("--quiet", action="store_true", help="no progress lines")
+    common.add_argument(
+        "--quiet", action="store_true", help="no progress lines (shown when a step runs > 5 s)"
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
 
     parser = argparse.ArgumentParser(
@@ -86,11 +89,7 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
         destination = dlt.destinations.duckdb(credentials=str(path))
     elif args.duckdb_path:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
-    progress: Collector = (
-        NULL_COLLECTOR
-        if args.quiet
-        else LogCollector(log_period=10.0, logger=sys.stderr, dump_system_stats=False)
-    )
+    progress: Collector = NULL_COLLECTOR if args.quiet else LongWorkProgress()
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination,

@@ -166,3 +166,26 @@ def test_unreachable_api_exits_4(tmp_path: Path) -> None:
     result = syncruns("run", "--quiet", "--base-url", url, cwd=tmp_path)
     assert result.returncode == 4, result.stderr
     assert "Cannot reach the Census API at 127.0.0.1" in result.stderr
+
+
+def test_progress_shows_only_for_long_steps(
+    tmp_path: Path, served: tuple[World, CensusSimulator], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dlt
+
+    from pipelines.progress import LongWorkProgress
+    from tests.conftest import source_for
+
+    _, sim = served
+    for after, expect_output in ((60.0, False), (0.0, True)):
+        pipeline = dlt.pipeline(
+            pipeline_name=f"progress_{int(after)}",
+            pipelines_dir=str(tmp_path / "pipelines"),
+            destination=dlt.destinations.duckdb(str(tmp_path / f"p{int(after)}.duckdb")),
+            dataset_name="census",
+            progress=LongWorkProgress(after=after),
+        )
+        pipeline.run(source_for(sim))
+        err = capsys.readouterr().err
+        assert ("Extract census" in err) is expect_output
+        assert ("sync_runs: " in err) is expect_output
