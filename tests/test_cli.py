@@ -3,6 +3,7 @@
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 
 from census_simulator import CensusSimulator, World
 from tests.conftest import TOKEN
+
+# the console script installed beside this interpreter (the venv need not be activated)
+SYNCRUNS = Path(sys.executable).parent / "syncruns"
 
 
 def syncruns(
@@ -24,7 +28,7 @@ def syncruns(
     if token is not None:
         env["SOURCES__CENSUS__API_KEY"] = token
     return subprocess.run(
-        ["syncruns", *args],
+        [str(SYNCRUNS), *args],
         cwd=cwd,
         env=env,
         capture_output=True,
