@@ -2,7 +2,8 @@
 
 `census_source(...)` yields two resources: `syncs` (merge on id, `mappings` in `syncs__mappings`)
 and `sync_runs` (merge on id, `sync_trigger_reason` in `sync_runs__sync_trigger_reason`),
-incremental per sync with a cursor for each sync in resource state.
+incremental per sync with a cursor for each sync in resource state, read concurrently and
+loaded as typed Arrow pages.
 """
 
 from collections.abc import Iterator, Sequence
@@ -10,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
-from dlt.common import logger
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
@@ -21,18 +21,22 @@ from census_source.config import (
     resolve_base_url,
     validate_api_key,
 )
-from census_source.cursor import SyncCursor
 from census_source.errors import (
     CensusAuthError,
     CensusConfigError,
-    CensusNotFoundError,
     CensusResponseError,
     CensusSourceError,
     CensusUnreachableError,
 )
-from census_source.reader import SyncRunReader, read_window
-from census_source.settings import DEFAULT_OVERLAP_SECONDS, DEFAULT_SETTLE_HOURS
-from census_source.tables import SYNC_COLUMNS, SYNC_RUN_COLUMNS, run_row
+from census_source.runs import RunOptions, sync_run_tables
+from census_source.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_OVERLAP_SECONDS,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_SETTLE_HOURS,
+    MAX_CONCURRENCY,
+)
+from census_source.tables import SYNC_COLUMNS
 
 __all__ = [
     "CensusAuthError",
@@ -54,6 +58,8 @@ def census_source(
     sync_ids: Sequence[int | str] | None = None,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     settle_hours: float = DEFAULT_SETTLE_HOURS,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate_limit: float = DEFAULT_RATE_LIMIT,
 ) -> Sequence[DltResource]:
     """Census syncs and their run history.
 
@@ -66,6 +72,8 @@ def census_source(
         sync_ids: Only these syncs (default: every sync in the workspace).
         overlap_seconds: How far below a sync's newest loaded run to look for late arrivals.
         settle_hours: How long a terminal run without completed_at is still re-read.
+        concurrency: How many syncs are read at once.
+        rate_limit: Requests per second at most, across all workers (0 = no limit).
     """
     token = validate_api_key(api_key)
     root = resolve_base_url(region, base_url)
@@ -76,40 +84,34 @@ def census_source(
         raise CensusConfigError(
             "sources.census.overlap_seconds and settle_hours must not be negative"
         )
-    api = CensusApi(root, token)
-
-    @dlt.resource(
-        name="syncs",
-        write_disposition="merge",
-        primary_key="id",
-        columns=SYNC_COLUMNS,
-        file_format="parquet",
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise CensusConfigError(
+            f"sources.census.concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}"
+        )
+    if rate_limit < 0:
+        raise CensusConfigError("sources.census.rate_limit must be >= 0 (0 = no limit)")
+    api = CensusApi(root, token, rate_limit or None)
+    options = RunOptions(
+        window=window,
+        overlap=timedelta(seconds=overlap_seconds),
+        settle=timedelta(hours=settle_hours),
+        concurrency=concurrency,
     )
+
+    @dlt.resource(name="syncs", write_disposition="merge", primary_key="id", columns=SYNC_COLUMNS)
     def syncs() -> Iterator[list[dict[str, Any]]]:
-        """Every sync (or the selected ones), one list per API page."""
-        yield from _selected_syncs(api, selected)
+        """Every sync (or the selected ones), as one list so their runs are read concurrently."""
+        yield [sync for page in _selected_syncs(api, selected) for sync in page]
 
     @dlt.transformer(
         data_from=syncs,
         name="sync_runs",
         write_disposition="merge",
         primary_key="id",
-        columns=SYNC_RUN_COLUMNS,
-        file_format="parquet",
     )
-    def sync_runs(sync_page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        """New and still-open runs of each sync (or the window's runs), one list per request."""
-        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("syncs", {})
-        for sync in sync_page:
-            sync_id = str(sync["id"])
-            try:
-                if window is not None:
-                    for batch in read_window(api, sync_id, window):
-                        yield [run_row(run) for run in batch]
-                    continue
-                yield from _read_incremental(api, sync_id, cursors, overlap_seconds, settle_hours)
-            except CensusNotFoundError:
-                logger.warning(f"Sync {sync_id} answered 404 (deleted while loading); skipped")
+    def sync_runs(all_syncs: list[dict[str, Any]]) -> Iterator[Any]:
+        """New and still-open runs of each sync (or a window's runs), as Arrow pages."""
+        yield from sync_run_tables(api, all_syncs, options)
 
     return syncs, sync_runs
 
@@ -129,24 +131,3 @@ def _selected_syncs(
         raise CensusConfigError(
             f"sync id(s) {names} not found in the Census workspace: fix sources.census.sync_ids"
         )
-
-
-def _read_incremental(
-    api: CensusApi,
-    sync_id: str,
-    cursors: dict[str, Any],
-    overlap_seconds: float,
-    settle_hours: float,
-) -> Iterator[list[dict[str, Any]]]:
-    stored = cursors.get(sync_id)
-    reader = SyncRunReader(
-        api,
-        sync_id,
-        SyncCursor.from_state(stored) if stored is not None else None,
-        overlap=timedelta(seconds=overlap_seconds),
-        settle_before=datetime.now(UTC) - timedelta(hours=settle_hours),
-    )
-    for batch in reader.read():
-        yield [run_row(run) for run in batch]
-    assert reader.next_cursor is not None
-    cursors[sync_id] = reader.next_cursor.to_state()

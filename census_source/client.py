@@ -1,5 +1,7 @@
 """HTTP access to the Census API through dlt's RESTClient, with errors made one-line and clear."""
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
 from requests import ConnectionError as RequestsConnectionError
 from requests import HTTPError, Response, Timeout
+from requests.utils import get_environ_proxies
 
 from census_source.errors import (
     CensusAuthError,
@@ -23,6 +26,7 @@ from census_source.errors import (
 )
 from census_source.paginator import CensusPagePaginator
 from census_source.payload import body_is_unreadable, response_payload
+from census_source.ratelimit import RateLimitedAdapter, RateLimiter
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 
 
@@ -65,20 +69,43 @@ def _success_data(response: Response) -> Any:
 
 
 class CensusApi:
-    """The four read endpoints this source needs, with dlt's retries and bearer auth."""
+    """The four read endpoints this source needs, with dlt's retries and bearer auth.
 
-    def __init__(self, base_url: str, api_key: str) -> None:
+    Each thread gets its own session (requests sessions are not thread-safe); all share one
+    rate limiter, applied to every attempt including retries.
+    """
+
+    def __init__(self, base_url: str, api_key: str, rate_limit: float | None = None) -> None:
         self.base_url = base_url
-        retrying = Client(raise_for_status=False, retry_condition=body_is_unreadable)
+        self._auth = BearerTokenAuth(api_key)
+        self._limiter = RateLimiter(rate_limit)
         self._runtime = resolve_configuration(RuntimeConfiguration())
-        retrying.update_from_config(self._runtime)
-        self._client = CensusRESTClient(
-            base_url,
-            auth=BearerTokenAuth(api_key),
-            session=retrying.session,
-            data_selector="data",
-            config=self._runtime,
-        )
+        self._local = threading.local()
+
+    @property
+    def _client(self) -> "CensusRESTClient":
+        client: CensusRESTClient | None = getattr(self._local, "client", None)
+        if client is None:
+            retrying = Client(raise_for_status=False, retry_condition=body_is_unreadable)
+            retrying.update_from_config(self._runtime)
+            session = retrying.session
+            # read proxy/CA settings from the environment once, not on every request (hot path)
+            session.proxies.update(get_environ_proxies(self.base_url))
+            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+                "CURL_CA_BUNDLE", True
+            )
+            session.trust_env = False
+            adapter = RateLimitedAdapter(self._limiter)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            client = self._local.client = CensusRESTClient(
+                self.base_url,
+                auth=self._auth,
+                session=session,
+                data_selector="data",
+                config=self._runtime,
+            )
+        return client
 
     def sync_pages(self) -> Iterator[list[dict[str, Any]]]:
         """Every sync in the workspace, one list per page, oldest first."""

@@ -1,8 +1,8 @@
 """Parse a response body once and reuse it in the retry check, the extractor and the paginator."""
 
-import json
 from typing import Any
 
+import orjson
 from requests import Response
 
 _PAYLOAD_ATTR = "_census_payload"
@@ -14,8 +14,8 @@ def response_payload(response: Response) -> Any:
     cached = getattr(response, _PAYLOAD_ATTR, None)
     if cached is None:
         try:
-            cached = json.loads(response.content)
-        except ValueError:
+            cached = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             cached = _UNREADABLE
         setattr(response, _PAYLOAD_ATTR, cached)
     if cached is _UNREADABLE:

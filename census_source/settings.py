@@ -24,3 +24,9 @@ DEFAULT_SETTLE_HOURS: Final = 24.0
 
 SECRET_CONFIG_KEY: Final = "sources.census.api_key"
 SECRET_ENV_VAR: Final = "SOURCES__CENSUS__API_KEY"
+
+# Syncs read at once, and the client-side request ceiling shared by all of them. Census does
+# not publish a rate limit; 429 + Retry-After is honoured on top of this ceiling.
+DEFAULT_CONCURRENCY: Final = 8
+MAX_CONCURRENCY: Final = 64
+DEFAULT_RATE_LIMIT: Final = 100.0

@@ -1,6 +1,7 @@
-"""Table shapes: column hints, and the row form that puts trigger reasons in a child table."""
+"""Table shapes: documented run fields and the column hints of `syncs` and the reasons table.
 
-from typing import Any
+The types of `sync_runs` columns are set by the Arrow schema built in arrow_pages.py.
+"""
 
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
@@ -24,16 +25,6 @@ def _nullable(data_type: str) -> TColumnSchema:
     return {"data_type": data_type, "nullable": True}  # type: ignore[typeddict-item]
 
 
-SYNC_RUN_COLUMNS: TTableSchemaColumns = {
-    "id": {"data_type": "bigint", "nullable": False, "primary_key": True},
-    "sync_id": {"data_type": "bigint", "nullable": False},
-    "created_at": {"data_type": "timestamp", "nullable": False},
-    **{name: _nullable("timestamp") for name in RUN_TIME_FIELDS},
-    **{name: _nullable("bigint") for name in RUN_COUNT_FIELDS},
-    **{name: _nullable("text") for name in RUN_TEXT_FIELDS},
-    **{name: _nullable("bool") for name in RUN_FLAG_FIELDS},
-}
-
 SYNC_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False, "primary_key": True},
     "label": _nullable("text"),
@@ -46,16 +37,10 @@ SYNC_COLUMNS: TTableSchemaColumns = {
 }
 
 
-def run_row(run: dict[str, Any]) -> dict[str, Any]:
-    """The run as loaded: `sync_trigger_reason` becomes a 0- or 1-row child list with `sync_run_id`.
-
-    An empty list (null or missing reason) makes a merge drop the run's old child row.
-    """
-    reason = run.get("sync_trigger_reason")
-    if isinstance(reason, dict):
-        children = [{"sync_run_id": run["id"], **reason}]
-    elif reason is None:
-        children = []
-    else:
-        children = [{"sync_run_id": run["id"], "value": reason}]
-    return {**run, "sync_trigger_reason": children}
+REASONS_TABLE = "sync_runs__sync_trigger_reason"
+REASON_COLUMNS: TTableSchemaColumns = {
+    "sync_run_id": {"data_type": "bigint", "nullable": False, "primary_key": True},
+    "ui_tag": _nullable("text"),
+    "ui_detail": _nullable("text"),
+    "_deleted": {"data_type": "bool", "nullable": True, "hard_delete": True},
+}
