@@ -1,12 +1,14 @@
 """Run a standalone simulator: ``python -m census_simulator --port 8765``.
 
 The first stdout line is the API base URL; generation stats go to stderr. SIGTERM or SIGINT
-stops the server cleanly.
+stops the server cleanly. ``--fault-rate 0.1 --fault-seed 7`` injects faults into about 10 % of
+requests; the injected counts go to stderr on exit.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import signal
 import sys
@@ -15,6 +17,7 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
+from .faults import ALL_FAULTS, KNOWN_FAULTS, FaultPlan
 from .server import CensusSimulator
 from .world import World
 
@@ -30,7 +33,41 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--runs-per-sync", type=int, help="runs of each sync (default world if neither given)"
     )
     parser.add_argument("--syncs", type=int, help="number of syncs (default 200 with the above)")
-    return parser.parse_args(argv)
+    faults = parser.add_argument_group("fault injection (off unless --fault-rate > 0)")
+    faults.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
+    faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument(
+        "--fault-kinds",
+        metavar="KIND,...",
+        help=f"default: every kind but delete_sync; known: {','.join(KNOWN_FAULTS)}",
+    )
+    faults.add_argument("--fault-only-paths", metavar="REGEX", help="fault only matching paths")
+    faults.add_argument("--fault-max-consecutive", type=int, metavar="N")
+    faults.add_argument("--fault-slow-seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    try:
+        args.fault_plan = _fault_plan(args)
+    except (ValueError, re.error) as exc:
+        parser.error(str(exc))
+    return args
+
+
+def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:
+    """The plan the fault options describe, or None when the rate is 0."""
+    if args.fault_rate == 0:
+        return None
+    return FaultPlan(
+        seed=args.fault_seed,
+        rate=args.fault_rate,
+        kinds=ALL_FAULTS if args.fault_kinds is None else _kinds(args.fault_kinds),
+        only_paths=args.fault_only_paths,
+        max_consecutive=args.fault_max_consecutive,
+        slow_seconds=args.fault_slow_seconds,
+    )
+
+
+def _kinds(text: str) -> list[str]:
+    return [kind.strip() for kind in text.split(",") if kind.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,8 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    plan: FaultPlan | None = args.fault_plan
     with CensusSimulator(
-        world, token=args.token, latency=args.latency, host=args.host, port=args.port
+        world,
+        token=args.token,
+        latency=args.latency,
+        faults=plan,
+        host=args.host,
+        port=args.port,
     ) as sim:
         print(sim.base_url, flush=True)
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -63,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         while not stop.wait(0.5):
             pass
+    if plan is not None:
+        counts_text = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
+        print(f"census_simulator: injected faults: {counts_text or 'none'}", file=sys.stderr)
     return 0
 
 

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import hmac
 import socket
+import struct
 import sys
 import threading
 import time
@@ -17,16 +18,21 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, Response, handle_get, json_response
+from .faults import CUSTOM, Fault, FaultPlan
 from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
+
+_RESET_GRACE_SECONDS = 0.01
+"""Pause between the partial body and the reset, so the client is mid-body when cut off."""
 
 
 @dataclass
 class RequestLogEntry:
     """One request as the simulator saw it; never holds the Authorization header or token.
 
-    ``status`` is 0 while the request is still being answered.
+    ``status`` is what was sent: 0 while the request is still being answered and for a
+    ``reset``. ``fault`` names the injected fault kind (None when none).
     """
 
     method: str
@@ -35,6 +41,7 @@ class RequestLogEntry:
     status: int
     started: float
     authorized: bool
+    fault: str | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -104,15 +111,33 @@ class _Handler(BaseHTTPRequestHandler):
         latency = simulator.latency
         if latency > 0:
             time.sleep(latency)
+        fault = simulator.fault_for(entry)  # the single place where faults are injected
+        if isinstance(fault, Response):
+            fault = Fault(CUSTOM, response=fault)
+        if fault is not None:
+            entry.fault = fault.kind
+            self._send_faulted(entry, fault)
+            return
         response = self._respond_to(entry)
+        entry.status = response.status
+        self._send(response)
+
+    def _send_faulted(self, entry: RequestLogEntry, fault: Fault) -> None:
+        """Answer with a fault applied: a delay, a replaced or truncated answer, or a reset."""
+        if fault.delay > 0:
+            time.sleep(fault.delay)
+        response = self._respond_to(entry) if fault.response is None else fault.response
+        if fault.truncate:
+            response = Response(200, response.body[: len(response.body) // 2])
+        if fault.reset:  # the logged status stays 0: no complete answer was sent
+            self._send(response, body_limit=len(response.body) // 2)
+            self._reset_connection()
+            return
         entry.status = response.status
         self._send(response)
 
     def _respond_to(self, entry: RequestLogEntry) -> Response:
         simulator = self.server.simulator
-        fault = simulator.fault_for(entry)  # the single place where injected faults will go
-        if fault is not None:
-            return fault
         if not entry.authorized:
             return UNAUTHORIZED
         if entry.method != "GET":
@@ -131,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length > 0:
             self.rfile.read(length)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, body_limit: int | None = None) -> None:
         self.send_response(response.status)
         if not any(name.lower() == "content-type" for name, _ in response.headers):
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -140,23 +165,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self.wfile.write(response.body[:body_limit])
+
+    def _reset_connection(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0) instead of a clean close."""
+        self.close_connection = True
+        time.sleep(_RESET_GRACE_SECONDS)
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
 
 class CensusSimulator:
-    """Serves a :class:`World` over HTTP like the Census API (``/api/v1``)."""
+    """Serves a :class:`World` over HTTP like the Census API (``/api/v1``).
+
+    ``faults`` (also a settable attribute; None turns injection off) injects faults into
+    requests through :meth:`fault_for`.
+    """
 
     def __init__(
         self,
         world: World,
         token: str = "sim-token",
         latency: float = 0.0,
+        faults: FaultPlan | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.world = world
         self.latency = latency
+        self.faults = faults
         self._expected_auth = f"Bearer {token}".encode()
         self._host = host
         self._port = port
@@ -243,6 +282,11 @@ class CensusSimulator:
             return False
         return hmac.compare_digest(header.encode("utf-8", "replace"), self._expected_auth)
 
-    def fault_for(self, entry: RequestLogEntry) -> Response | None:
-        """Hook for fault injection: a response to send instead of the real one, or None."""
-        return None
+    def fault_for(self, entry: RequestLogEntry) -> Fault | Response | None:
+        """Hook for fault injection, called once per request before it is answered.
+
+        Return None to answer normally, a :class:`Response` to send instead of the real one
+        (logged as fault ``"custom"``), or a :class:`Fault`. The default asks :attr:`faults`.
+        """
+        plan = self.faults
+        return None if plan is None else plan.decide(entry, self.world)

@@ -1,0 +1,328 @@
+"""Deterministic fault injection: which request gets which fault, by seed and rate.
+
+A :class:`FaultPlan` is consulted once per request. Whether the request is faulted, and with
+which kind, depends only on the plan's seed, the request's identity (method, path and the
+sorted query string) and how many times that identity was seen before. Concurrent clients
+therefore get the same fault sequence per request, whatever the interleaving. World-mutating
+kinds act on the world as it is at that moment: which run they touch, and whether they apply at
+all, follow the order in which requests arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
+
+from .api import API_PREFIX, Response, json_response
+from .generator import CURRENT_STEPS, TERMINAL_STATUSES
+from .timefmt import format_us, parse_us, to_us
+from .world import World
+
+if TYPE_CHECKING:
+    from .server import RequestLogEntry
+
+__all__ = [
+    "ALL_FAULTS",
+    "CHANGE_STATUS",
+    "CUSTOM",
+    "DELETE_SYNC",
+    "DESTRUCTIVE_FAULTS",
+    "EMPTY",
+    "HTML",
+    "INSERT_RUNS",
+    "KNOWN_FAULTS",
+    "RESET",
+    "SLOW",
+    "STATUS_429",
+    "STATUS_429_NO_RETRY_AFTER",
+    "STATUS_500",
+    "STATUS_502",
+    "STATUS_503",
+    "STATUS_504",
+    "TRUNCATED",
+    "Fault",
+    "FaultPlan",
+]
+
+STATUS_500: Final = "500"
+STATUS_502: Final = "502"
+STATUS_503: Final = "503"
+STATUS_504: Final = "504"
+STATUS_429: Final = "429"
+"""429 with ``Retry-After: 1``."""
+STATUS_429_NO_RETRY_AFTER: Final = "429_no_retry_after"
+RESET: Final = "reset"
+"""Head and part of the body, then the connection is reset (RST)."""
+SLOW: Final = "slow"
+"""Sleep ``slow_seconds`` before answering normally."""
+TRUNCATED: Final = "truncated"
+"""200 with the first half of the real body (Content-Length of the cut body)."""
+HTML: Final = "html"
+"""200 with an HTML error page."""
+EMPTY: Final = "empty"
+"""200 with an empty body."""
+INSERT_RUNS: Final = "insert_runs"
+"""1 to 3 new runs in the sync being listed, then the normal answer."""
+CHANGE_STATUS: Final = "change_status"
+"""One open run of the requested sync (or the requested run) changes status, then the answer."""
+DELETE_SYNC: Final = "delete_sync"
+"""The requested sync is deleted, then the normal (404) answer."""
+CUSTOM: Final = "custom"
+"""Logged kind of a bare :class:`Response` returned by a ``fault_for`` override."""
+
+ALL_FAULTS: Final[tuple[str, ...]] = (
+    STATUS_500,
+    STATUS_502,
+    STATUS_503,
+    STATUS_504,
+    STATUS_429,
+    STATUS_429_NO_RETRY_AFTER,
+    RESET,
+    SLOW,
+    TRUNCATED,
+    HTML,
+    EMPTY,
+    INSERT_RUNS,
+    CHANGE_STATUS,
+)
+"""Every non-destructive kind, the default of :class:`FaultPlan`."""
+
+DESTRUCTIVE_FAULTS: Final[tuple[str, ...]] = (DELETE_SYNC,)
+"""Kinds that remove data from the API; opt in by naming them in ``kinds``."""
+
+KNOWN_FAULTS: Final[tuple[str, ...]] = ALL_FAULTS + DESTRUCTIVE_FAULTS
+
+_HTML_TYPE: Final = (("Content-Type", "text/html; charset=utf-8"),)
+_CANNED: Final[dict[str, Response]] = {
+    STATUS_500: json_response(500, {"status": "error", "message": "Internal Server Error"}),
+    STATUS_502: Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", _HTML_TYPE),
+    STATUS_503: json_response(503, {"status": "error", "message": "Service Unavailable"}),
+    STATUS_504: Response(
+        504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>", _HTML_TYPE
+    ),
+    STATUS_429: Response(
+        429,
+        b'{"status":"error","message":"Too Many Requests"}',
+        (("Retry-After", "1"),),
+    ),
+    STATUS_429_NO_RETRY_AFTER: json_response(
+        429, {"status": "error", "message": "Too Many Requests"}
+    ),
+    HTML: Response(
+        200,
+        b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>"
+        b"<body><h1>We'll be back soon</h1></body></html>",
+        _HTML_TYPE,
+    ),
+    EMPTY: Response(200, b""),
+}
+
+_SYNC_PATH: Final = re.compile(re.escape(API_PREFIX) + r"/syncs/([0-9]{1,18})(/sync_runs)?/?")
+_RUN_PATH: Final = re.compile(re.escape(API_PREFIX) + r"/sync_runs/([0-9]{1,18})/?")
+_ERROR: Final = ("CONNECTION_RESET", "The destination closed the connection.", None)
+_CANCELED: Final = ("SYNC_CANCELED", "The sync run was canceled by a user.", None)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How the server answers one request instead of, or on top of, the real answer.
+
+    ``response`` replaces the real answer (None keeps it); ``delay`` is slept first;
+    ``truncate`` sends 200 with the first half of the body; ``reset`` sends the head with the
+    full Content-Length and half of the body, then resets the connection.
+    """
+
+    kind: str
+    response: Response | None = None
+    delay: float = 0.0
+    truncate: bool = False
+    reset: bool = False
+
+
+def request_identity(method: str, path: str, query: dict[str, str]) -> str:
+    """The key under which a plan counts repeats: method, path and the sorted query."""
+    return f"{method} {path}?{urlencode(sorted(query.items()))}"
+
+
+class FaultPlan:
+    """Injects a fault into a request with probability ``rate``, reproducibly per ``seed``.
+
+    The kind is drawn uniformly from ``kinds`` (order does not matter). ``only_paths`` is a
+    regex searched in the request path (with the ``/api/v1`` prefix); other requests are
+    neither faulted nor counted. ``max_consecutive`` caps how many times in a row one request
+    identity is faulted, so a client with ``max_consecutive + 1`` attempts always gets
+    through. A world-mutating kind that cannot apply (e.g. ``insert_runs`` on ``/syncs``) is
+    no fault at all: the request is answered normally and nothing is counted.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        rate: float,
+        kinds: Collection[str] = ALL_FAULTS,
+        only_paths: str | None = None,
+        max_consecutive: int | None = None,
+        slow_seconds: float = 3.0,
+    ) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be within [0, 1], not {rate}")
+        if not kinds:
+            raise ValueError("kinds must name at least one fault kind")
+        unknown = sorted(set(kinds) - set(KNOWN_FAULTS))
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; known: {', '.join(KNOWN_FAULTS)}")
+        if max_consecutive is not None and max_consecutive < 0:
+            raise ValueError("max_consecutive must be >= 0")
+        if slow_seconds < 0:
+            raise ValueError("slow_seconds must be >= 0")
+        self.seed = seed
+        self.rate = rate
+        wanted = set(kinds)
+        self.kinds: tuple[str, ...] = tuple(kind for kind in KNOWN_FAULTS if kind in wanted)
+        self.only_paths = None if only_paths is None else re.compile(only_paths)
+        self.max_consecutive = max_consecutive
+        self.slow_seconds = slow_seconds
+        self._lock = threading.Lock()
+        self._seen: dict[str, int] = {}
+        self._streaks: dict[str, int] = {}
+        self._injected: Counter[str] = Counter()
+
+    @property
+    def injected(self) -> Counter[str]:
+        """A snapshot of how many faults of each kind were injected so far."""
+        with self._lock:
+            return Counter(self._injected)
+
+    def decide(self, entry: RequestLogEntry, world: World) -> Fault | None:
+        """The fault for this request (applying world mutations now), or None."""
+        if self.only_paths is not None and not self.only_paths.search(entry.path):
+            return None
+        identity = request_identity(entry.method, entry.path, entry.query)
+        with self._lock:  # also serializes world mutations in decision order
+            seen = self._seen.get(identity, 0)
+            self._seen[identity] = seen + 1
+            rng = self._rng(identity, seen)
+            streak = self._streaks.pop(identity, 0)
+            if rng.random() >= self.rate:
+                return None
+            kind = self.kinds[rng.randrange(len(self.kinds))]
+            if self.max_consecutive is not None and streak >= self.max_consecutive:
+                return None
+            fault = _make_fault(kind, entry.path, world, rng, self.slow_seconds)
+            if fault is None:
+                return None
+            self._streaks[identity] = streak + 1
+            self._injected[kind] += 1
+            return fault
+
+    def _rng(self, identity: str, seen: int) -> random.Random:
+        digest = hashlib.blake2b(f"{self.seed}\n{identity}\n{seen}".encode(), digest_size=16)
+        return random.Random(int.from_bytes(digest.digest(), "big"))
+
+
+def _make_fault(
+    kind: str, path: str, world: World, rng: random.Random, slow_seconds: float
+) -> Fault | None:
+    canned = _CANNED.get(kind)
+    if canned is not None:
+        return Fault(kind, response=canned)
+    if kind == RESET:
+        return Fault(kind, reset=True)
+    if kind == SLOW:
+        return Fault(kind, delay=slow_seconds)
+    if kind == TRUNCATED:
+        return Fault(kind, truncate=True)
+    return Fault(kind) if _MUTATIONS[kind](path, world, rng) else None
+
+
+def _insert_runs(path: str, world: World, rng: random.Random) -> bool:
+    """Add 1 to 3 runs (the newest possibly open) to the sync whose runs are listed."""
+    match = _SYNC_PATH.fullmatch(path)
+    if match is None or match.group(2) is None:
+        return False
+    sync_id = int(match.group(1))
+    count = rng.randint(1, 3)
+    try:
+        for index in range(count):
+            if index == count - 1 and rng.random() < 0.25:
+                world.add_run(sync_id, status="working")
+            else:
+                world.add_run(sync_id)
+    except KeyError:  # not a live sync
+        return False
+    return True
+
+
+def _change_status(path: str, world: World, rng: random.Random) -> bool:
+    """Move one open run on: queued -> working, cancelling -> failed, else completed/failed.
+
+    Finished runs never change (they are terminal in the simulator's model), so a sync
+    without open runs is left alone.
+    """
+    run: dict[str, Any] | None
+    if match := _SYNC_PATH.fullmatch(path):
+        runs = world.runs_of(int(match.group(1)))
+        open_runs = [r for r in runs if r.get("status") not in TERMINAL_STATUSES]
+        run = rng.choice(open_runs) if open_runs else None
+    elif match := _RUN_PATH.fullmatch(path):
+        run = world.run(int(match.group(1)))
+        if run is not None and run.get("status") in TERMINAL_STATUSES:
+            run = None
+    else:
+        run = None
+    if run is None:
+        return False
+    stamp_us = max(to_us(world.now), *(_us(run.get(key)) for key in ("created_at", "updated_at")))
+    stamp = format_us(stamp_us)
+    status = run.get("status")
+    fields: dict[str, Any] = {"updated_at": stamp}
+    if status == "queued":
+        fields.update(status="working", current_step=rng.choice(CURRENT_STEPS))
+    else:
+        canceled = status == "cancelling" or bool(run.get("canceled"))
+        failed = canceled or rng.random() < 0.25
+        error = _CANCELED if canceled else _ERROR if failed else (None, None, None)
+        fields.update(
+            status="failed" if failed else "completed",
+            completed_at=stamp,
+            current_step=None,
+            canceled=canceled,
+            error_code=error[0],
+            error_message=error[1],
+            error_detail=error[2],
+        )
+    try:
+        world.update_run(run["id"], **fields)
+    except KeyError:  # its sync was deleted meanwhile
+        return False
+    return True
+
+
+def _delete(path: str, world: World, rng: random.Random) -> bool:
+    """Delete the live sync named in a ``/syncs/{id}`` or ``/syncs/{id}/sync_runs`` path."""
+    match = _SYNC_PATH.fullmatch(path)
+    if match is None:
+        return False
+    try:
+        world.delete_sync(int(match.group(1)))
+    except KeyError:
+        return False
+    return True
+
+
+def _us(value: Any) -> int:
+    return parse_us(value) if isinstance(value, str) else 0
+
+
+_MUTATIONS: Final[dict[str, Callable[[str, World, random.Random], bool]]] = {
+    INSERT_RUNS: _insert_runs,
+    CHANGE_STATUS: _change_status,
+    DELETE_SYNC: _delete,
+}
