@@ -27,14 +27,12 @@ RUN_TYPES: dict[str, pa.DataType] = {
     **{name: pa.bool_() for name in RUN_FLAG_FIELDS},
 }
 REASON_FIELD = "sync_trigger_reason"
-REASON_TYPES: dict[str, pa.DataType] = {
-    "sync_run_id": pa.int64(),
-    "ui_tag": pa.string(),
-    "ui_detail": pa.string(),
-}
+REASON_DETAIL_TYPES: dict[str, pa.DataType] = {"ui_tag": pa.string(), "ui_detail": pa.string()}
 DELETED = "_deleted"  # hard-delete flag: a re-loaded run without a reason drops its old row
 LOAD_ID = "_dlt_load_id"
 
+# never taken from API data: they would overwrite the columns this module sets itself
+_RESERVED = frozenset({REASON_FIELD, "sync_run_id", DELETED, LOAD_ID})
 _REQUIRED = frozenset({"id", "sync_id", "created_at", "sync_run_id", LOAD_ID})
 _DLT_TYPES: dict[str, str] = {"bool": "bool", "int64": "bigint", "double": "double"}
 ColumnTypes = Callable[[str], str | None]
@@ -43,7 +41,7 @@ ColumnTypes = Callable[[str], str | None]
 def runs_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> pa.Table:
     """The `sync_runs` rows of one page; `known(column)` gives the schema's current type."""
     columns = _documented_columns(runs, RUN_TYPES)
-    extra = _keys(runs) - RUN_TYPES.keys() - {REASON_FIELD}
+    extra = _keys(runs) - RUN_TYPES.keys() - _RESERVED
     if extra:
         columns.update(_extra_columns(runs, extra, known))
     columns[LOAD_ID] = pa.array([load_id] * len(runs), pa.string())
@@ -52,21 +50,18 @@ def runs_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> 
 
 def reasons_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> pa.Table:
     """One row per run: its trigger reason, or a tombstone that deletes a stale reason row."""
-    rows: list[dict[str, Any]] = []
-    for run in runs:
-        reason = run.get(REASON_FIELD)
-        if isinstance(reason, Mapping):
-            rows.append({**reason, "sync_run_id": run["id"], DELETED: False})
-        elif reason is None:
-            rows.append({"sync_run_id": run["id"], DELETED: True})
-        else:
-            rows.append({"value": reason, "sync_run_id": run["id"], DELETED: False})
-    columns = _documented_columns(rows, REASON_TYPES)
-    extra = _keys(rows) - REASON_TYPES.keys() - {DELETED}
+    reasons = [run.get(REASON_FIELD) for run in runs]
+    rows = [
+        reason if isinstance(reason, dict) else {} if reason is None else {"value": reason}
+        for reason in reasons
+    ]
+    columns = {"sync_run_id": pa.array([run["id"] for run in runs], pa.int64())}
+    columns.update(_documented_columns(rows, REASON_DETAIL_TYPES))
+    extra = _keys(rows) - REASON_DETAIL_TYPES.keys() - _RESERVED
     if extra:
         columns.update(_extra_columns(rows, extra, known))
-    columns[DELETED] = pa.array([row[DELETED] for row in rows], pa.bool_())
-    columns[LOAD_ID] = pa.array([load_id] * len(rows), pa.string())
+    columns[DELETED] = pa.array([reason is None for reason in reasons], pa.bool_())
+    columns[LOAD_ID] = pa.array([load_id] * len(runs), pa.string())
     return _table(columns)
 
 
@@ -79,7 +74,10 @@ def _table(columns: dict[str, pa.Array]) -> pa.Table:
 
 
 def _keys(rows: list[dict[str, Any]]) -> set[str]:
-    return set().union(*map(dict.keys, rows))
+    keys: set[str] = set()
+    for row in rows:
+        keys.update(row)
+    return keys
 
 
 def _documented_columns(

@@ -63,16 +63,15 @@ class SyncRunReader:
         old = self.cursor or SyncCursor()
         cutoff = overlap_cutoff(old.high_water, self.overlap) if self.cursor else None
         pending = dict(old.open_runs)
-        previous_ids: set[str] = set()
+        seen: set[str] = set()  # each run once per load: pages shift when runs are created
         for page in self.api.run_pages(self.sync_id):
             self._total = page.total_records
             batch: list[Run] = []
-            page_ids: set[str] = set()
             for index, run in enumerate(page.runs):
                 run_id = str(run["id"])
-                page_ids.add(run_id)
-                if run_id in previous_ids:  # shifted down by a run created while paging
+                if run_id in seen:
                     continue
+                seen.add(run_id)
                 created = parse_timestamp(run["created_at"])
                 was_open = pending.pop(run_id, None)
                 is_open = self._track(run, run_id, created, _rank(page, index))
@@ -84,7 +83,6 @@ class SyncRunReader:
                     or (created >= cutoff and run_id not in old.edge_ids)
                 ):
                     batch.append(run)
-            previous_ids = page_ids
             if batch:
                 yield batch
             if not page.has_next or not page.runs:
@@ -156,16 +154,14 @@ def _rank(page: RunPage, index: int) -> int | None:
 
 def read_window(api: CensusApi, sync_id: str, window: Window) -> Iterator[list[Run]]:
     """Yield exactly the runs created inside `window`, newest first; touches no cursor."""
-    previous_ids: set[str] = set()
+    seen: set[str] = set()
     for page in api.run_pages(sync_id):
-        page_ids = {str(run["id"]) for run in page.runs}
-        batch = [
-            run
-            for run in page.runs
-            if str(run["id"]) not in previous_ids
-            and window.contains(parse_timestamp(run["created_at"]))
-        ]
-        previous_ids = page_ids
+        batch = []
+        for run in page.runs:
+            run_id = str(run["id"])
+            if run_id not in seen and window.contains(parse_timestamp(run["created_at"])):
+                batch.append(run)
+            seen.add(run_id)
         if batch:
             yield batch
         if not page.runs:
