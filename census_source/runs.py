@@ -13,10 +13,15 @@ from census_source.arrow_pages import reasons_table, runs_table
 from census_source.client import CensusApi
 from census_source.config import Window
 from census_source.cursor import SyncCursor
-from census_source.errors import CensusNotFoundError
+from census_source.errors import CensusAuthError, CensusNotFoundError, CensusSourceError
 from census_source.fanout import Failed, Finished, Page, read_concurrently
 from census_source.reader import SyncRunReader, read_window
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
+
+# Custom metrics of the sync_runs resource (in dlt's extract trace): syncs that failed after every
+# retry, with the error, and syncs deleted while loading. Their cursors do not move.
+FAILED_SYNCS = "failed_syncs"
+DELETED_SYNCS = "deleted_syncs"
 
 # dlt does schema work per yielded item (~3 ms): yield few large tables, not one per page.
 BATCH_ROWS = 5_000
@@ -75,6 +80,10 @@ def sync_run_tables(
 
         return column_type
 
+    metrics = dlt.current.resource_metrics()
+    failed: dict[str, str] = metrics.setdefault(FAILED_SYNCS, {})
+    deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
+    errors: list[BaseException] = []
     buffered: list[dict[str, Any]] = []
 
     def flush() -> Iterator[Any]:
@@ -93,7 +102,22 @@ def sync_run_tables(
             if item.result is not None:
                 state[item.sync_id] = item.result.to_state()
         elif isinstance(item, Failed):
-            if not isinstance(item.error, CensusNotFoundError):
-                raise item.error
-            logger.warning(f"Sync {item.sync_id} answered 404 (deleted while loading); skipped")
+            _record_failure(item, failed, deleted, errors)
     yield from flush()
+    if errors and len(errors) == len(sync_ids):
+        raise errors[0]  # not one sync could be read: an outage, not a partial load
+
+
+def _record_failure(
+    item: Failed, failed: dict[str, str], deleted: list[str], errors: list[BaseException]
+) -> None:
+    """A deleted sync is a warning; auth errors abort; other errors fail this sync only."""
+    if isinstance(item.error, CensusNotFoundError):
+        logger.warning(f"Sync {item.sync_id} answered 404 (deleted while loading); skipped")
+        deleted.append(item.sync_id)
+        return
+    if isinstance(item.error, CensusAuthError) or not isinstance(item.error, CensusSourceError):
+        raise item.error
+    logger.warning(f"Sync {item.sync_id} failed and keeps its cursor: {item.error}")
+    failed[item.sync_id] = str(item.error)
+    errors.append(item.error)

@@ -1,7 +1,8 @@
 """`syncruns`: load Census sync-run history with dlt (scheduled run, backfill, demo).
 
 Exit codes: 0 ok, 2 bad input or config, 3 authentication, 4 API unreachable after retries,
-1 anything else. Failures print one line; `--debug` adds the traceback.
+5 partial load (some syncs failed after retries, the rest loaded), 1 anything else.
+Failures print one line; `--debug` adds the traceback.
 """
 
 import argparse
@@ -132,20 +133,26 @@ def source_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def command_run(args: argparse.Namespace) -> None:
+def report(summary: RunSummary) -> ExitCode:
+    """Print the summary; a partial load (some syncs failed) has its own exit code."""
+    print(render(summary))
+    return ExitCode.PARTIAL if summary.failed_syncs else ExitCode.OK
+
+
+def command_run(args: argparse.Namespace) -> ExitCode:
     """Incremental run: new and still-open runs of every sync."""
     pipeline = make_pipeline(args, args.pipeline_name)
-    print(render(load(pipeline, census_source(**source_options(args)), "run")))
+    return report(load(pipeline, census_source(**source_options(args)), "run"))
 
 
-def command_backfill(args: argparse.Namespace) -> None:
+def command_backfill(args: argparse.Namespace) -> ExitCode:
     """Load exactly the runs created in [start, end); cursors stay as they are."""
     pipeline = make_pipeline(args, args.pipeline_name)
     source = census_source(start_date=args.start, end_date=args.end, **source_options(args))
-    print(render(load(pipeline, source, "backfill")))
+    return report(load(pipeline, source, "backfill"))
 
 
-def command_demo(args: argparse.Namespace) -> None:
+def command_demo(args: argparse.Namespace) -> ExitCode:
     """Start the simulator, load its workspace, advance time, load again, and summarize."""
     from census_simulator import CensusSimulator, World  # demo-only: the product never imports it
 
@@ -188,6 +195,7 @@ def command_demo(args: argparse.Namespace) -> None:
             f"  python -c \"import duckdb; print(duckdb.connect('{db_file}').sql("
             f"'select status, count(*) from {args.dataset}.sync_runs group by 1'))\""
         )
+    return ExitCode.OK
 
 
 COMMANDS = {"run": command_run, "backfill": command_backfill, "demo": command_demo}
@@ -200,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        return int(COMMANDS[args.command](args))
     except UsageError as error:
         return _fail(args, error, ExitCode.BAD_INPUT, str(error))
     except KeyboardInterrupt:
@@ -209,7 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         code, message = classify(error)
         return _fail(args, error, code, message)
-    return ExitCode.OK
 
 
 def _fail(args: argparse.Namespace, error: BaseException, code: ExitCode, message: str) -> int:

@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     AUTH = 3
     UNREACHABLE = 4
+    PARTIAL = 5
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:

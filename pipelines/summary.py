@@ -1,10 +1,12 @@
 """The end-of-run summary, computed from the destination itself (before/after a load)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+
+from census_source.runs import DELETED_SYNCS, FAILED_SYNCS
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class RunSummary:
     runs_total: int
     elapsed_s: float
     requests: int | None = None
+    failed_syncs: dict[str, str] = field(default_factory=dict)
+    deleted_syncs: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order."""
@@ -32,6 +36,10 @@ class RunSummary:
         ]
         if self.requests is not None:
             rows.insert(5, ("API requests", f"{self.requests:,}"))
+        if self.deleted_syncs:
+            rows.insert(1, ("syncs deleted", f"{len(self.deleted_syncs):,}"))
+        if self.failed_syncs:
+            rows.insert(1, ("syncs FAILED", f"{len(self.failed_syncs):,}"))
         return rows
 
 
@@ -40,6 +48,11 @@ def render(summary: RunSummary) -> str:
     width = max(len(label) for label, _ in summary.rows())
     lines = [f"syncruns {summary.command}: done", "-" * (width + 16)]
     lines += [f"{label:<{width}}  {value:>12}" for label, value in summary.rows()]
+    if summary.failed_syncs:
+        lines.append("Failed syncs keep their cursors; the next run catches them up:")
+        lines += [f"  sync {sid}: {error}" for sid, error in sorted(summary.failed_syncs.items())]
+    if summary.deleted_syncs:
+        lines.append(f"Deleted while loading (skipped): {', '.join(sorted(summary.deleted_syncs))}")
     return "\n".join(lines)
 
 
@@ -77,6 +90,21 @@ def _count_in_loads(
     return _scalar(pipeline, sql, *load_ids)
 
 
+def sync_problems(pipeline: dlt.Pipeline) -> tuple[dict[str, str], list[str]]:
+    """Failed and deleted syncs of the last extract, from sync_runs' custom metrics in the trace."""
+    failed: dict[str, str] = {}
+    deleted: list[str] = []
+    trace = pipeline.last_trace
+    extract = trace.last_extract_info if trace else None
+    for step_metrics in extract.metrics.values() if extract else []:
+        for metrics in step_metrics:
+            custom = metrics["resource_metrics"].get("sync_runs")
+            if custom is not None:
+                failed.update(custom.custom_metrics.get(FAILED_SYNCS, {}))
+                deleted.extend(custom.custom_metrics.get(DELETED_SYNCS, []))
+    return failed, deleted
+
+
 def summarize(
     pipeline: dlt.Pipeline,
     command: str,
@@ -92,6 +120,7 @@ def summarize(
     failures = _count_in_loads(pipeline, "sync_runs", load_ids, " AND status = 'failed'")
     syncs = _count_in_loads(pipeline, "syncs", load_ids)
     runs_new = max(runs_total - runs_before, 0)
+    failed, deleted = sync_problems(pipeline)
     return RunSummary(
         command=command,
         syncs=syncs,
@@ -101,4 +130,6 @@ def summarize(
         runs_total=runs_total,
         elapsed_s=elapsed_s,
         requests=requests,
+        failed_syncs=failed,
+        deleted_syncs=deleted,
     )

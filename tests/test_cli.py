@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from census_simulator import CensusSimulator, World
+from census_simulator import CensusSimulator, Response, World
 from tests.conftest import TOKEN
 
 # the console script installed beside this interpreter (the venv need not be activated)
@@ -193,3 +193,22 @@ def test_progress_shows_only_for_long_steps(
         err = capsys.readouterr().err
         assert ("Extract census" in err) is expect_output
         assert ("sync_runs: " in err) is expect_output
+
+
+def test_partial_outage_exits_5_and_names_the_sync(tmp_path: Path) -> None:
+    from tests.scripted import Scripted, ScriptedSimulator
+
+    world = World(seed=5, sync_run_counts=(3, 120, 40))
+    bad = world.syncs[1]["id"]
+    fault = Scripted(
+        lambda e: e.path.endswith(f"/syncs/{bad}/sync_runs"), Response(503, b"{}"), None
+    )
+    with ScriptedSimulator(world, fault) as sim:
+        first = syncruns("run", "--quiet", "--base-url", sim.base_url, cwd=tmp_path)
+        assert first.returncode == 5, first.stderr
+        assert "syncs FAILED" in first.stdout
+        assert f"sync {bad}: Census API kept answering 503" in first.stdout
+        fault.times = 0
+        second = syncruns("run", "--quiet", "--base-url", sim.base_url, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert summary_value(second.stdout, "runs in table") == len(world.ground_truth_runs())

@@ -8,9 +8,19 @@ import pytest
 
 from census_simulator import Response, World
 from pipelines.exit_codes import ExitCode, classify
+from pipelines.summary import sync_problems
 from tests.conftest import TOKEN, source_for
 from tests.scripted import Scripted, ScriptedSimulator, page_of
-from tests.truth import assert_matches_truth
+from tests.test_source_edges import cursors
+from tests.truth import assert_matches_truth, query, table
+
+
+def loaded_sync_ids(pipeline: dlt.Pipeline) -> set[int]:
+    return {
+        row[0]
+        for row in query(pipeline, f"SELECT DISTINCT sync_id FROM {table(pipeline, 'sync_runs')}")
+    }
+
 
 HTML = Response(
     200,
@@ -38,28 +48,44 @@ def test_a_bad_body_is_retried(fault: Response, pipeline: dlt.Pipeline) -> None:
     assert_matches_truth(pipeline, world.ground_truth_runs())
 
 
-def test_a_bad_body_that_persists_names_endpoint_and_page(pipeline: dlt.Pipeline) -> None:
+def test_a_bad_body_that_persists_fails_that_sync_only(pipeline: dlt.Pipeline) -> None:
     world = small_world()
     path = runs_path(world, 0)
+    broken, healthy = world.syncs[0]["id"], world.syncs[1]["id"]
     always = Scripted(page_of(path, "2"), HTML, times=None)
-    with ScriptedSimulator(world, always) as sim, pytest.raises(Exception) as raised:
+    with ScriptedSimulator(world, always) as sim:
+        pipeline.run(source_for(sim))
+        failed, _ = sync_problems(pipeline)
+        assert list(failed) == [str(broken)]
+        assert failed[str(broken)].startswith(f"GET {path} page 2 answered a body that is not JSON")
+        assert str(broken) not in cursors(pipeline) and str(healthy) in cursors(pipeline)
+        assert loaded_sync_ids(pipeline) >= {healthy}
+
+        always.times = 0  # the endpoint recovers: the next run catches the sync up exactly
+        pipeline.run(source_for(sim))
+    assert sync_problems(pipeline) == ({}, [])
+    assert_matches_truth(pipeline, world.ground_truth_runs())
+
+
+def test_when_every_sync_fails_the_run_fails(pipeline: dlt.Pipeline) -> None:
+    world = small_world()
+    runs_only = Scripted(lambda e: e.path.endswith("/sync_runs"), Response(502, b""), times=None)
+    with ScriptedSimulator(world, runs_only) as sim, pytest.raises(Exception) as raised:
         pipeline.run(source_for(sim))
     code, message = classify(raised.value)
-    assert code == ExitCode.FAILED
-    assert message.startswith(f"GET {path} page 2 answered a body that is not JSON")
-    assert not pipeline.state.get("sources")  # no cursor moved
+    assert code == ExitCode.UNREACHABLE
+    assert "kept answering 502" in message
+    assert not pipeline.state.get("sources")
 
 
 def test_missing_envelope_is_a_clear_error(pipeline: dlt.Pipeline) -> None:
     world = small_world()
     path = runs_path(world, 1)
-    with (
-        ScriptedSimulator(world, Scripted(page_of(path), NO_ENVELOPE, times=None)) as sim,
-        pytest.raises(Exception) as raised,
-    ):
+    with ScriptedSimulator(world, Scripted(page_of(path), NO_ENVELOPE, times=None)) as sim:
         pipeline.run(source_for(sim))
-    _, message = classify(raised.value)
-    assert message == f"GET {path} page 1 answered JSON without the pagination.next_page envelope"
+    failed, _ = sync_problems(pipeline)
+    expected = f"GET {path} page 1 answered JSON without the pagination.next_page envelope"
+    assert failed == {str(world.syncs[1]["id"]): expected}
 
 
 def test_retry_after_is_honoured(pipeline: dlt.Pipeline) -> None:
