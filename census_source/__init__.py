@@ -28,7 +28,7 @@ from census_source.errors import (
     CensusSourceError,
     CensusUnreachableError,
 )
-from census_source.runs import DEDUPLICATED_MERGE, RunOptions, sync_run_tables
+from census_source.runs import RunOptions, sync_run_tables
 from census_source.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_OVERLAP_SECONDS,
@@ -106,7 +106,7 @@ def census_source(
     @dlt.transformer(
         data_from=syncs,
         name="sync_runs",
-        write_disposition=DEDUPLICATED_MERGE,
+        write_disposition="merge",
         primary_key="id",
     )
     def sync_runs(all_syncs: list[dict[str, Any]]) -> Iterator[Any]:

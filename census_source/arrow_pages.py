@@ -1,9 +1,10 @@
 """Pages of runs as typed Arrow tables: the fast loader path (no per-row normalizing in dlt).
 
-Documented fields get fixed types. Fields the docs don't list pass through: nested objects
-are flattened with `__`, lists become JSON text, and a value whose type disagrees with the
-column already in the schema goes to a variant column (`name__v_text`), as dlt does for dicts,
-so an API change never fails a load.
+Documented fields get fixed types. Fields the docs don't list pass through: numbers as double
+(so the type never depends on which runs share a batch), nested objects flattened with `__`,
+lists as JSON text, and a value whose type disagrees with the column already in the schema
+goes to a variant column (`name__v_text`), as dlt does for dicts: an API change never fails a
+load.
 """
 
 import json
@@ -149,8 +150,6 @@ def _extra_columns(
             columns[name] = array
         elif existing == "text":
             columns[name] = pa.array([None if v is None else _text(v) for v in values], pa.string())
-        elif existing == "double" and dlt_type == "bigint":
-            columns[name] = pc.cast(array, pa.float64())
         else:
             columns[f"{name}__v_{dlt_type}"] = array
     return columns
@@ -175,9 +174,7 @@ def _infer(values: Iterable[Any]) -> pa.Array | None:
     values = list(values)
     if kinds == {bool}:
         return pa.array(values, pa.bool_())
-    if kinds <= {int} and all(-(2**63) <= v < 2**63 for v in present):
-        return pa.array(values, pa.int64())
-    if kinds <= {int, float}:
+    if kinds <= {int, float}:  # always double: an int-only batch must not fix the column type
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
     return pa.array([None if v is None else _text(v) for v in values], pa.string())
 

@@ -26,17 +26,9 @@ DELETED_SYNCS = "deleted_syncs"
 # dlt does schema work per yielded item (~3 ms): yield few large tables, not one per page.
 BATCH_ROWS = 5_000
 
-# Each run appears once per load (the reader drops runs repeated across pages), so dlt can skip
-# its per-key deduplication of the staged rows, which dominates the load's memory.
-DEDUPLICATED_MERGE: Any = {
-    "disposition": "merge",
-    "strategy": "delete-insert",
-    "deduplicated": True,
-}
-
 REASON_HINTS = dlt.mark.make_hints(
     table_name=REASONS_TABLE,
-    write_disposition=DEDUPLICATED_MERGE,
+    write_disposition="merge",
     primary_key="sync_run_id",
     columns=REASON_COLUMNS,
 )

@@ -23,6 +23,7 @@ from census_source import census_source
 from pipelines.destinations import DEFAULT_DUCKDB_MEMORY_LIMIT, duckdb_destination
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.progress import LongWorkProgress
+from pipelines.recovery import finish_interrupted_load
 from pipelines.summary import RunSummary, count_runs, render, summarize
 
 PIPELINE_NAME = "census_syncruns"
@@ -115,6 +116,7 @@ def load(
     """Run the pipeline and summarize what it changed."""
     started = time.monotonic()
     before = count_runs(pipeline)
+    finish_interrupted_load(pipeline)
     info = pipeline.run(source)
     elapsed = time.monotonic() - started
     requests = requests_made() if requests_made else None

@@ -1,16 +1,29 @@
 """Exit codes of the `syncruns` CLI and the mapping from errors to them."""
 
+import inspect
 import re
 from collections.abc import Iterator
 from enum import IntEnum
 from typing import Any
 
-from dlt.common.configuration.exceptions import ConfigurationException, LookupTrace, LookupTraces
+import duckdb
+from dlt.common.configuration.exceptions import (
+    ConfigurationException,
+    ConfigValueCannotBeCoercedException,
+    LookupTrace,
+    LookupTraces,
+)
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.common.destination import Destination
+from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.exceptions import MissingDependencyException
+from dlt.destinations.exceptions import DestinationConnectionError
 
+from census_source import census_source
 from census_source.errors import (
     CensusAuthError,
     CensusConfigError,
+    CensusNotFoundError,
     CensusUnreachableError,
 )
 
@@ -49,13 +62,67 @@ def classify(error: BaseException) -> tuple[ExitCode, str]:
         if isinstance(cause, CensusConfigError):
             return ExitCode.BAD_INPUT, str(cause)
         if isinstance(cause, MissingDependencyException):
-            return ExitCode.BAD_INPUT, _one_line(str(cause))
+            return ExitCode.BAD_INPUT, _missing_packages(cause.caller, cause.dependencies)
+        if isinstance(cause, UnknownDestinationModule):
+            return ExitCode.BAD_INPUT, (
+                f"--destination {cause.ref!r} is not a dlt destination: use a destination type "
+                "such as duckdb, postgres, snowflake or bigquery, or configure "
+                f"destination.{cause.ref}.destination_type"
+            )
+        if isinstance(cause, ConfigValueCannotBeCoercedException):
+            return ExitCode.BAD_INPUT, _coercion_message(cause)
         if isinstance(cause, ConfigurationException):
             return ExitCode.BAD_INPUT, _config_message(cause)
+        if isinstance(cause, DestinationConnectionError):
+            return _connection_message(cause)
+        if isinstance(cause, CensusNotFoundError):
+            return ExitCode.FAILED, (
+                f"{cause}: check sources.census.base_url (or --base-url / --region); "
+                "it should be the API root ending in /api/v1"
+            )
     for cause in causes(error):
         if type(cause).__module__.startswith("census_source"):
             return ExitCode.FAILED, str(cause)
     return ExitCode.FAILED, _one_line(f"{type(error).__name__}: {error}")
+
+
+def _missing_packages(caller: str, dependencies: Any) -> str:
+    install = " ".join(f'"{dependency}"' for dependency in dependencies)
+    return f"The {caller} needs packages that are not installed: pip install {install}"
+
+
+def _coercion_message(error: ConfigValueCannotBeCoercedException) -> str:
+    """Name the setting whose value has the wrong type (never echo the value: it may be secret)."""
+    field = error.field_name
+    kind = getattr(error.hint, "__name__", str(error.hint))
+    if field in inspect.signature(census_source).parameters:
+        where = f"sources.census.{field} (env SOURCES__CENSUS__{field.upper()})"
+    elif field in RuntimeConfiguration.get_resolvable_fields():
+        where = f"runtime.{field} (env RUNTIME__{field.upper()})"
+    else:
+        where = f"The configuration value {field!r}"
+    return f"{where} is not a valid {kind}: fix it in .dlt/config.toml or the environment"
+
+
+def _connection_message(error: DestinationConnectionError) -> tuple[ExitCode, str]:
+    """DuckDB cannot open its file (bad --duckdb-path, locked) or its settings; other clients."""
+    inner = error.inner_exc
+    reason = _one_line(str(inner))
+    if not isinstance(inner, duckdb.Error):
+        return ExitCode.FAILED, (
+            f"Cannot connect to the destination ({error.client_type}): {reason}: "
+            "check its credentials and the network"
+        )
+    if "could not set lock" in reason.lower():
+        return ExitCode.FAILED, (
+            f"The DuckDB file is in use by another process ({reason}): "
+            "wait for that process to finish or close it, then run again"
+        )
+    if isinstance(inner, duckdb.IOException):
+        return ExitCode.BAD_INPUT, f"Cannot open the DuckDB file ({reason}): fix --duckdb-path"
+    return ExitCode.BAD_INPUT, (
+        f"DuckDB refused its settings ({reason}): fix --duckdb-memory-limit (e.g. 160MB)"
+    )
 
 
 def _config_message(error: ConfigurationException) -> str:
@@ -72,11 +139,31 @@ def _config_message(error: ConfigurationException) -> str:
         if marker in env_key:
             env_key = env_key[: env_key.index(marker) + len(marker)]
         toml_key = env_key.lower().replace("__", ".")
+        missing = _uninstalled_destination(env_key)
+        if missing:
+            return missing  # installing comes first: the credentials are asked for next
         return (
             f"Missing configuration {', '.join(fields)} ({getattr(error, 'spec_name', '')}): "
             f"set {toml_key} in .dlt/secrets.toml or env {env_key}"
         )
     return _one_line(str(error))
+
+
+def _uninstalled_destination(env_key: str) -> str | None:
+    """For a DESTINATION__<NAME>__... key: the install hint when that client is not installed."""
+    parts = env_key.split("__")
+    if len(parts) < 2 or parts[0] != "DESTINATION":
+        return None
+    name = parts[1].lower()
+    try:
+        factory = Destination.from_reference(name)
+        if factory is not None:
+            factory.client_class  # noqa: B018 (imports the client library)
+    except ImportError:
+        return _missing_packages(f"{name} destination", [f"dlt[{name}]"])
+    except Exception:  # not a plain destination type: keep the credentials message
+        return None
+    return None
 
 
 def _env_keys(traces: Any) -> Iterator[str]:
