@@ -13,14 +13,18 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import dlt
 from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.runtime.collector_base import Collector
 
 from census_source import census_source
-from pipelines.destinations import DEFAULT_DUCKDB_MEMORY_LIMIT, duckdb_destination
+from pipelines.destinations import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    checked_destination,
+    duckdb_destination,
+)
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
@@ -30,16 +34,23 @@ PIPELINE_NAME = "census_syncruns"
 DATASET_NAME = "census"
 DEMO_PIPELINE_NAME = "census_syncruns_demo"
 DEMO_TOKEN = "demo-token-not-a-secret"
-_DATASET_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class UsageError(Exception):
     """A command-line value is invalid; the message names the flag to fix."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `syncruns: error:` line, like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"syncruns: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `syncruns` argument parser."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
     common.add_argument("--dataset", default=DATASET_NAME, help="dataset/schema name")
     common.add_argument("--pipeline-name", default=PIPELINE_NAME, help="dlt pipeline name")
@@ -61,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="syncruns", description="Load Census sync-run history into a warehouse with dlt."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
     """The dlt pipeline for the chosen destination and dataset."""
-    if not _DATASET_PATTERN.match(args.dataset):
+    if not _NAME_PATTERN.match(pipeline_name):
+        raise UsageError(
+            f"--pipeline-name {pipeline_name!r} is not a valid name: "
+            "use letters, digits and underscores, starting with a letter"
+        )
+    if not _NAME_PATTERN.match(args.dataset):
         raise UsageError(
             f"--dataset {args.dataset!r} is not a valid dataset name: "
             "use letters, digits and underscores, starting with a letter"
@@ -93,11 +109,13 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
                 f"--dataset {args.dataset!r} equals the DuckDB file name {path.name!r}, "
                 "which DuckDB cannot load into: pick another --dataset or --duckdb-path"
             )
-        if not path.parent.exists():
+        if not path.parent.is_dir():
             raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
         destination = duckdb_destination(path, args.duckdb_memory_limit)
     elif args.duckdb_path:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
+    else:
+        destination = checked_destination(args.destination, args.dataset)
     progress: Collector = NULL_COLLECTOR if args.quiet else LongWorkProgress()
     return dlt.pipeline(
         pipeline_name=pipeline_name,

@@ -4,6 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.destination import Destination
+from dlt.common.exceptions import MissingDependencyException
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 # DuckDB sizes its memory to the machine by default: a 1M-run merge then peaks near 1.1 GB.
@@ -15,3 +17,22 @@ def duckdb_destination(path: Path, memory_limit: str | None = DEFAULT_DUCKDB_MEM
     """A DuckDB destination on `path`, with DuckDB's memory ceiling set (None = DuckDB's)."""
     config = {"memory_limit": memory_limit} if memory_limit else None
     return dlt.destinations.duckdb(credentials=DuckDbCredentials(str(path), global_config=config))
+
+
+def checked_destination(reference: str, dataset: str) -> Any:
+    """A destination by name, with its client package and credentials checked up front.
+
+    dlt.pipeline() records a switched destination in the pipeline state before the destination
+    fails; checking first keeps the state untouched when the package or credentials are missing.
+    """
+    factory: Any = Destination.from_reference(reference)
+    try:
+        _ = factory.client_class  # imports the destination's client library
+    except ModuleNotFoundError as error:
+        raise MissingDependencyException(
+            f"{reference} destination", [f"dlt[{reference}]"]
+        ) from error
+    config = factory.spec()
+    config.dataset_name = dataset
+    factory.configuration(config)  # raises on missing credentials
+    return factory
