@@ -60,6 +60,7 @@ def census_source(
     settle_hours: float = DEFAULT_SETTLE_HOURS,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float = DEFAULT_RATE_LIMIT,
+    backfill_batch_syncs: int = 0,
 ) -> Sequence[DltResource]:
     """Census syncs and their run history.
 
@@ -74,6 +75,9 @@ def census_source(
         settle_hours: How long a terminal run without completed_at is still re-read.
         concurrency: How many syncs are read at once.
         rate_limit: Requests per second at most, across all workers (0 = no limit).
+        backfill_batch_syncs: With a window, load at most this many syncs per load and record
+            them as done (0 = all at once). Run again until the `backfill_remaining` custom
+            metric of `sync_runs` is 0; a killed backfill resumes where it stopped.
     """
     token = validate_api_key(api_key)
     root = resolve_base_url(region, base_url)
@@ -90,12 +94,15 @@ def census_source(
         )
     if rate_limit < 0:
         raise CensusConfigError("sources.census.rate_limit must be >= 0 (0 = no limit)")
+    if backfill_batch_syncs < 0:
+        raise CensusConfigError("sources.census.backfill_batch_syncs must be >= 0 (0 = all)")
     api = CensusApi(root, token, rate_limit or None)
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),
         settle=timedelta(hours=settle_hours),
         concurrency=concurrency,
+        backfill_batch_syncs=backfill_batch_syncs,
     )
 
     @dlt.resource(name="syncs", write_disposition="merge", primary_key="id", columns=SYNC_COLUMNS)

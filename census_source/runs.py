@@ -10,6 +10,7 @@ import pyarrow as pa
 from dlt.common import logger
 
 from census_source.arrow_pages import reasons_table, runs_table
+from census_source.backfill import BackfillProgress
 from census_source.client import CensusApi
 from census_source.config import Window
 from census_source.cursor import SyncCursor
@@ -22,6 +23,8 @@ from census_source.tables import REASON_COLUMNS, REASONS_TABLE
 # retry, with the error, and syncs deleted while loading. Their cursors do not move.
 FAILED_SYNCS = "failed_syncs"
 DELETED_SYNCS = "deleted_syncs"
+# With backfill_batch_syncs: syncs of the window still to load after this load (0 = done).
+BACKFILL_REMAINING = "backfill_remaining"
 
 # dlt does schema work per yielded item (~3 ms): yield few large tables, not one per page.
 BATCH_ROWS = 5_000
@@ -42,14 +45,23 @@ class RunOptions:
     overlap: timedelta
     settle: timedelta
     concurrency: int
+    backfill_batch_syncs: int = 0
 
 
 def sync_run_tables(
     api: CensusApi, syncs: Sequence[Mapping[str, Any]], options: RunOptions
 ) -> Iterator[Any]:
     """Yield `sync_runs` and trigger-reason Arrow tables; commit each sync's cursor when done."""
-    state: dict[str, Any] = dlt.current.resource_state().setdefault("syncs", {})
+    resource_state = dlt.current.resource_state()
+    state: dict[str, Any] = resource_state.setdefault("syncs", {})
     sync_ids = [str(sync["id"]) for sync in syncs]
+    metrics = dlt.current.resource_metrics()
+    progress = None
+    if options.window is not None and options.backfill_batch_syncs:
+        progress = BackfillProgress(resource_state, options.window)
+        pending = progress.pending(sync_ids)
+        sync_ids = pending[: options.backfill_batch_syncs]
+        metrics[BACKFILL_REMAINING] = len(pending)
     cursors = {sid: SyncCursor.from_state(state[sid]) for sid in sync_ids if sid in state}
     settle_before = datetime.now(UTC) - options.settle
 
@@ -72,7 +84,6 @@ def sync_run_tables(
 
         return column_type
 
-    metrics = dlt.current.resource_metrics()
     failed: dict[str, str] = metrics.setdefault(FAILED_SYNCS, {})
     deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
     errors: list[BaseException] = []
@@ -93,9 +104,14 @@ def sync_run_tables(
         elif isinstance(item, Finished):
             if item.result is not None:
                 state[item.sync_id] = item.result.to_state()
+            elif progress is not None:
+                progress.mark_done(item.sync_id)
+                metrics[BACKFILL_REMAINING] -= 1
         elif isinstance(item, Failed):
             _record_failure(item, failed, deleted, errors)
     yield from flush()
+    if progress is not None and metrics[BACKFILL_REMAINING] == 0:
+        progress.finish()
     if errors and len(errors) == len(sync_ids):
         raise errors[0]  # not one sync could be read: an outage, not a partial load
 

@@ -28,7 +28,7 @@ from pipelines.destinations import (
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
-from pipelines.summary import RunSummary, count_runs, render, summarize
+from pipelines.summary import RunSummary, combined, count_runs, render, summarize
 
 PIPELINE_NAME = "census_syncruns"
 DATASET_NAME = "census"
@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.add_argument("--start", required=True, help="window start (ISO date/time, UTC)")
     backfill.add_argument("--end", default=None, help="window end, exclusive (default: now)")
+    backfill.add_argument(
+        "--batch-syncs",
+        type=int,
+        default=25,
+        help="syncs per load (a checkpoint per batch; default 25)",
+    )
     demo = commands.add_parser(
         "demo", parents=[common], help="simulator -> local DuckDB, then print a summary"
     )
@@ -154,9 +160,9 @@ def source_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(summary: RunSummary) -> ExitCode:
-    """Print the summary; a partial load (some syncs failed) has its own exit code."""
+    """Print the summary; a partial load (some syncs failed or left) has its own exit code."""
     print(render(summary))
-    return ExitCode.PARTIAL if summary.failed_syncs else ExitCode.OK
+    return ExitCode.PARTIAL if summary.failed_syncs or summary.backfill_remaining else ExitCode.OK
 
 
 def command_run(args: argparse.Namespace) -> ExitCode:
@@ -166,10 +172,26 @@ def command_run(args: argparse.Namespace) -> ExitCode:
 
 
 def command_backfill(args: argparse.Namespace) -> ExitCode:
-    """Load exactly the runs created in [start, end); cursors stay as they are."""
+    """Load exactly the runs created in [start, end), a batch of syncs per load.
+
+    Each batch commits its data with the list of syncs done, so a killed backfill resumes
+    where it stopped. Cursors stay as they are.
+    """
     pipeline = make_pipeline(args, args.pipeline_name)
-    source = census_source(start_date=args.start, end_date=args.end, **source_options(args))
-    return report(load(pipeline, source, "backfill"))
+    summaries: list[RunSummary] = []
+    while True:
+        source = census_source(
+            start_date=args.start,
+            end_date=args.end,
+            backfill_batch_syncs=args.batch_syncs,
+            **source_options(args),
+        )
+        summary = load(pipeline, source, "backfill")
+        summaries.append(summary)
+        before = summaries[-2].backfill_remaining if len(summaries) > 1 else None
+        stalled = summary.backfill_remaining == before
+        if not summary.backfill_remaining or summary.failed_syncs or stalled:
+            return report(combined(summaries))
 
 
 def command_demo(args: argparse.Namespace) -> ExitCode:

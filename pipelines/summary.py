@@ -6,7 +6,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from census_source.runs import DELETED_SYNCS, FAILED_SYNCS
+from census_source.runs import BACKFILL_REMAINING, DELETED_SYNCS, FAILED_SYNCS
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class RunSummary:
     requests: int | None = None
     failed_syncs: dict[str, str] = field(default_factory=dict)
     deleted_syncs: list[str] = field(default_factory=list)
+    backfill_remaining: int | None = None
 
     def rows(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order."""
@@ -53,6 +54,11 @@ def render(summary: RunSummary) -> str:
         lines += [f"  sync {sid}: {error}" for sid, error in sorted(summary.failed_syncs.items())]
     if summary.deleted_syncs:
         lines.append(f"Deleted while loading (skipped): {', '.join(sorted(summary.deleted_syncs))}")
+    if summary.backfill_remaining:
+        lines.append(
+            f"Backfill stopped with {summary.backfill_remaining} syncs to go: run the same "
+            "command again to resume (syncs already loaded are not fetched again)"
+        )
     return "\n".join(lines)
 
 
@@ -90,19 +96,40 @@ def _count_in_loads(
     return _scalar(pipeline, sql, *load_ids)
 
 
-def sync_problems(pipeline: dlt.Pipeline) -> tuple[dict[str, str], list[str]]:
-    """Failed and deleted syncs of the last extract, from sync_runs' custom metrics in the trace."""
-    failed: dict[str, str] = {}
-    deleted: list[str] = []
+def sync_runs_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The custom metrics of the sync_runs resource in the last extract (dlt's trace)."""
+    merged: dict[str, Any] = {}
     trace = pipeline.last_trace
     extract = trace.last_extract_info if trace else None
     for step_metrics in extract.metrics.values() if extract else []:
         for metrics in step_metrics:
             custom = metrics["resource_metrics"].get("sync_runs")
             if custom is not None:
-                failed.update(custom.custom_metrics.get(FAILED_SYNCS, {}))
-                deleted.extend(custom.custom_metrics.get(DELETED_SYNCS, []))
-    return failed, deleted
+                merged.update(custom.custom_metrics)
+    return merged
+
+
+def sync_problems(pipeline: dlt.Pipeline) -> tuple[dict[str, str], list[str]]:
+    """Failed syncs (id -> error) and syncs deleted while loading, in the last extract."""
+    metrics = sync_runs_metrics(pipeline)
+    return dict(metrics.get(FAILED_SYNCS, {})), list(metrics.get(DELETED_SYNCS, []))
+
+
+def combined(summaries: list[RunSummary]) -> RunSummary:
+    """One summary for a backfill loaded in several batches."""
+    last = summaries[-1]
+    return RunSummary(
+        command=last.command,
+        syncs=max(s.syncs for s in summaries),
+        runs_new=sum(s.runs_new for s in summaries),
+        runs_updated=sum(s.runs_updated for s in summaries),
+        failures_seen=sum(s.failures_seen for s in summaries),
+        runs_total=last.runs_total,
+        elapsed_s=sum(s.elapsed_s for s in summaries),
+        failed_syncs=last.failed_syncs,
+        deleted_syncs=[sync for s in summaries for sync in s.deleted_syncs],
+        backfill_remaining=last.backfill_remaining,
+    )
 
 
 def summarize(
@@ -121,6 +148,7 @@ def summarize(
     syncs = _count_in_loads(pipeline, "syncs", load_ids)
     runs_new = max(runs_total - runs_before, 0)
     failed, deleted = sync_problems(pipeline)
+    remaining = sync_runs_metrics(pipeline).get(BACKFILL_REMAINING)
     return RunSummary(
         command=command,
         syncs=syncs,
@@ -132,4 +160,5 @@ def summarize(
         requests=requests,
         failed_syncs=failed,
         deleted_syncs=deleted,
+        backfill_remaining=remaining,
     )
