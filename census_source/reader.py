@@ -10,10 +10,22 @@ from dlt.common import logger
 from census_source.client import CensusApi, RunPage
 from census_source.config import Window
 from census_source.cursor import OpenRun, SyncCursor, fingerprint, overlap_cutoff, run_is_open
+from census_source.errors import CensusResponseError
 from census_source.settings import PAGE_SIZE
 from census_source.timestamps import parse_timestamp
 
 Run = dict[str, Any]
+
+
+def created_at(run: Run) -> datetime:
+    """A run's created_at as an instant; a run without a valid one fails its sync clearly."""
+    try:
+        return parse_timestamp(run["created_at"])
+    except (KeyError, TypeError, ValueError):
+        raise CensusResponseError(
+            f"run {run.get('id')!r} of sync {run.get('sync_id')!r} has no valid created_at "
+            f"({run.get('created_at')!r})"
+        ) from None
 
 
 def cheapest_page_depth(open_run_pages: list[int | None], pages_read: int) -> int:
@@ -72,7 +84,7 @@ class SyncRunReader:
                 if run_id in seen:
                     continue
                 seen.add(run_id)
-                created = parse_timestamp(run["created_at"])
+                created = created_at(run)
                 was_open = pending.pop(run_id, None)
                 is_open = self._track(run, run_id, created, _rank(page, index))
                 if (
@@ -89,7 +101,7 @@ class SyncRunReader:
                 break
             if cutoff is None:  # first load of this sync: its whole history
                 continue
-            oldest = parse_timestamp(page.runs[-1]["created_at"])
+            oldest = created_at(page.runs[-1])
             if oldest < cutoff and not self._worth_paging(pending, oldest, page):
                 break
         yield from self._refetch(pending)
@@ -122,7 +134,7 @@ class SyncRunReader:
             if run is None:
                 logger.warning(f"Run {run_id} of sync {self.sync_id} is gone (404); not re-read")
                 continue
-            self._track(run, run_id, parse_timestamp(run["created_at"]), open_run.rank)
+            self._track(run, run_id, created_at(run), open_run.rank)
             if _changed(run, open_run):
                 yield [run]
 
@@ -159,12 +171,12 @@ def read_window(api: CensusApi, sync_id: str, window: Window) -> Iterator[list[R
         batch = []
         for run in page.runs:
             run_id = str(run["id"])
-            if run_id not in seen and window.contains(parse_timestamp(run["created_at"])):
+            if run_id not in seen and window.contains(created_at(run)):
                 batch.append(run)
             seen.add(run_id)
         if batch:
             yield batch
         if not page.runs:
             return
-        if window.start is not None and parse_timestamp(page.runs[-1]["created_at"]) < window.start:
+        if window.start is not None and created_at(page.runs[-1]) < window.start:
             return

@@ -228,3 +228,23 @@ def test_sync_deleted_mid_load_is_a_warning(
     assert_matches_truth(pipeline, truth)
     assert str(doomed) not in cursors(pipeline)
     assert f"Sync {doomed} answered 404" in caplog.text
+
+
+def test_a_run_without_created_at_fails_only_its_sync(
+    world: World, simulator: CensusSimulator, pipeline: dlt.Pipeline
+) -> None:
+    from pipelines.summary import sync_problems
+
+    sync_id = runs_by_sync(world, 7)
+    broken = world.runs_of(sync_id)[-1]["id"]
+    world.update_run(broken, created_at=MISSING)
+
+    pipeline.run(source_for(simulator))
+
+    failed, _ = sync_problems(pipeline)
+    assert failed == {
+        str(sync_id): f"run {broken} of sync {sync_id} has no valid created_at (None)"
+    }
+    assert str(sync_id) not in cursors(pipeline)
+    others = [r for r in world.ground_truth_runs() if r["sync_id"] != sync_id]
+    assert {r["id"] for r in others} <= set(loaded_runs(pipeline))
