@@ -69,7 +69,7 @@ def _success_data(response: Response) -> Any:
 
 
 class CensusApi:
-    """The four read endpoints this source needs, with dlt's retries and bearer auth.
+    """The read endpoints this source needs, with dlt's retries and bearer auth.
 
     Each thread gets its own session (requests sessions are not thread-safe); all share one
     rate limiter, applied to every attempt including retries.
@@ -119,10 +119,6 @@ class CensusApi:
     def fetch_run(self, run_id: str) -> dict[str, Any] | None:
         """One run by id, or None when the API answers 404."""
         return self._fetch(f"/sync_runs/{run_id}")
-
-    def fetch_sync(self, sync_id: str) -> dict[str, Any] | None:
-        """One sync by id, or None when the API answers 404."""
-        return self._fetch(f"/syncs/{sync_id}")
 
     def _fetch(self, path: str) -> dict[str, Any] | None:
         try:
