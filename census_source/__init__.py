@@ -1,9 +1,10 @@
 """dlt source for the sync-run history of Census syncs.
 
 `census_source(...)` yields two resources: `syncs` (merge on id, `mappings` in `syncs__mappings`)
-and `sync_runs` (merge on id, `sync_trigger_reason` in `sync_runs__sync_trigger_reason`),
-incremental per sync with a cursor for each sync in resource state, read concurrently and
-loaded as typed Arrow pages.
+and `sync_runs` (merge on id, `sync_trigger_reason` in `sync_runs__sync_trigger_reason`, and
+with `include_records` the rejected/invalid records in `sync_run_records`), incremental per sync
+with a cursor for each sync in resource state, read concurrently and loaded as typed Arrow pages.
+Census API v1 and v2 are both spoken; a dataset moves from one to the other keeping its cursors.
 """
 
 from collections.abc import Iterator, Sequence
@@ -17,9 +18,11 @@ from dlt.sources import DltResource
 from census_source.client import CensusApi
 from census_source.config import (
     normalize_sync_ids,
+    parse_api_version,
     parse_window,
     resolve_base_url,
     validate_api_key,
+    validate_group_id,
 )
 from census_source.errors import (
     CensusAuthError,
@@ -28,15 +31,19 @@ from census_source.errors import (
     CensusSourceError,
     CensusUnreachableError,
 )
+from census_source.ids import dataset_id_type, id_codec
 from census_source.runs import RunOptions, sync_run_tables
 from census_source.settings import (
+    DEFAULT_API_VERSION,
     DEFAULT_CONCURRENCY,
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_RATE_LIMIT,
+    DEFAULT_RECORDS_RETENTION_DAYS,
     DEFAULT_SETTLE_HOURS,
     MAX_CONCURRENCY,
 )
 from census_source.tables import SYNC_COLUMNS
+from census_source.versions import ApiVersion
 
 __all__ = [
     "CensusAuthError",
@@ -61,13 +68,18 @@ def census_source(
     concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float = DEFAULT_RATE_LIMIT,
     backfill_batch_syncs: int = 0,
+    api_version: str = DEFAULT_API_VERSION,
+    group_id: str | None = None,
+    include_records: bool = False,
+    records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
 ) -> Sequence[DltResource]:
     """Census syncs and their run history.
 
     Args:
-        api_key: Census workspace token (`sources.census.api_key` / `SOURCES__CENSUS__API_KEY`).
+        api_key: v1: a workspace API token; v2: a personal access token
+            (`sources.census.api_key` / `SOURCES__CENSUS__API_KEY`).
         base_url: API root overriding `region` (a proxy, the simulator); http only on loopback.
-        region: `us` or `eu`.
+        region: `us` or `eu` (v1 only: v2 has one root for every region).
         start_date: Backfill window start on a run's created_at (inclusive; naive means UTC).
         end_date: Backfill window end (exclusive). A windowed load leaves the cursors untouched.
         sync_ids: Only these syncs (default: every sync in the workspace).
@@ -78,12 +90,19 @@ def census_source(
         backfill_batch_syncs: With a window, load at most this many syncs per load and record
             them as done (0 = all at once). Run again until the `backfill_remaining` custom
             metric of `sync_runs` is 0; a killed backfill resumes where it stopped.
+        api_version: `v1` (workspace token; retired by Census on 2027-01-15) or `v2`.
+        group_id: v2 only: load only this group (workspace); default every group the token sees.
+        include_records: Also load the rejected and invalid records of finished runs into
+            `sync_run_records`, once per run.
+        records_retention_days: How long Census keeps record detail; older runs are skipped.
     """
     token = validate_api_key(api_key)
-    root = resolve_base_url(region, base_url)
+    version = parse_api_version(api_version)
+    scope = validate_group_id(group_id, version)
+    root = resolve_base_url(region, base_url, version)
     now = datetime.now(UTC)
     window = parse_window(start_date, end_date, now)
-    selected = normalize_sync_ids(sync_ids)
+    selected = normalize_sync_ids(sync_ids, numeric=version.numeric_ids)
     if overlap_seconds < 0 or settle_hours < 0:
         raise CensusConfigError(
             "sources.census.overlap_seconds and settle_hours must not be negative"
@@ -96,19 +115,26 @@ def census_source(
         raise CensusConfigError("sources.census.rate_limit must be >= 0 (0 = no limit)")
     if backfill_batch_syncs < 0:
         raise CensusConfigError("sources.census.backfill_batch_syncs must be >= 0 (0 = all)")
-    api = CensusApi(root, token, rate_limit or None)
+    if not records_retention_days > 0:
+        raise CensusConfigError("sources.census.records_retention_days must be > 0")
+    api = CensusApi(root, token, rate_limit or None, version, scope)
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),
         settle=timedelta(hours=settle_hours),
         concurrency=concurrency,
         backfill_batch_syncs=backfill_batch_syncs,
+        version=version,
+        include_records=bool(include_records),
+        records_retention=timedelta(days=records_retention_days),
     )
 
     @dlt.resource(name="syncs", write_disposition="merge", primary_key="id", columns=SYNC_COLUMNS)
     def syncs() -> Iterator[list[dict[str, Any]]]:
         """Every sync (or the selected ones), as one list so their runs are read concurrently."""
-        yield [sync for page in _selected_syncs(api, selected) for sync in page]
+        yield _with_dataset_ids(
+            [sync for page in _selected_syncs(api, selected) for sync in page], version
+        )
 
     @dlt.transformer(
         data_from=syncs,
@@ -134,7 +160,15 @@ def _selected_syncs(
         if page:
             yield page
     if missing:
-        names = ", ".join(sorted(missing, key=int))
+        names = ", ".join(sorted(missing, key=lambda text: (len(text), text)))
         raise CensusConfigError(
             f"sync id(s) {names} not found in the Census workspace: fix sources.census.sync_ids"
         )
+
+
+def _with_dataset_ids(syncs: list[dict[str, Any]], version: ApiVersion) -> list[dict[str, Any]]:
+    """The syncs with ids of the dataset's id type (bigint or text, see ids.py)."""
+    codec = id_codec(dataset_id_type(dlt.current.source_schema(), version))
+    for sync in syncs:
+        sync["id"] = codec(sync["id"])
+    return syncs

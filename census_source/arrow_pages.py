@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 from dlt.common import logger
 
 from census_source.tables import RUN_COUNT_FIELDS, RUN_FLAG_FIELDS, RUN_TEXT_FIELDS, RUN_TIME_FIELDS
+from census_source.versions import IdType
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+ID_TYPES: dict[IdType, pa.DataType] = {"bigint": pa.int64(), "text": pa.string()}
 RUN_TYPES: dict[str, pa.DataType] = {
     "id": pa.int64(),
     "sync_id": pa.int64(),
@@ -39,9 +41,17 @@ _DLT_TYPES: dict[str, str] = {"bool": "bool", "int64": "bigint", "double": "doub
 ColumnTypes = Callable[[str], str | None]
 
 
-def runs_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> pa.Table:
-    """The `sync_runs` rows of one page; `known(column)` gives the schema's current type."""
-    columns = _documented_columns(runs, RUN_TYPES)
+def runs_table(
+    runs: list[dict[str, Any]], load_id: str, known: ColumnTypes, id_type: IdType = "bigint"
+) -> pa.Table:
+    """The `sync_runs` rows of one page; `known(column)` gives the schema's current type.
+
+    Ids must already be values of `id_type` (see ids.py).
+    """
+    types = RUN_TYPES
+    if id_type != "bigint":
+        types = {**RUN_TYPES, "id": ID_TYPES[id_type], "sync_id": ID_TYPES[id_type]}
+    columns = _documented_columns(runs, types)
     extra = _keys(runs) - RUN_TYPES.keys() - _RESERVED
     if extra:
         columns.update(_extra_columns(runs, extra, known))
@@ -49,14 +59,16 @@ def runs_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> 
     return _table(columns)
 
 
-def reasons_table(runs: list[dict[str, Any]], load_id: str, known: ColumnTypes) -> pa.Table:
+def reasons_table(
+    runs: list[dict[str, Any]], load_id: str, known: ColumnTypes, id_type: IdType = "bigint"
+) -> pa.Table:
     """One row per run: its trigger reason, or a tombstone that deletes a stale reason row."""
     reasons = [run.get(REASON_FIELD) for run in runs]
     rows = [
         reason if isinstance(reason, dict) else {} if reason is None else {"value": reason}
         for reason in reasons
     ]
-    columns = {"sync_run_id": pa.array([run["id"] for run in runs], pa.int64())}
+    columns = {"sync_run_id": pa.array([run["id"] for run in runs], ID_TYPES[id_type])}
     columns.update(_documented_columns(rows, REASON_DETAIL_TYPES))
     extra = _keys(rows) - REASON_DETAIL_TYPES.keys() - _RESERVED
     if extra:

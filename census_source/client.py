@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
@@ -20,6 +20,8 @@ from requests.utils import get_environ_proxies
 
 from census_source.errors import (
     CensusAuthError,
+    CensusConfigError,
+    CensusGoneError,
     CensusNotFoundError,
     CensusResponseError,
     CensusUnreachableError,
@@ -28,6 +30,10 @@ from census_source.paginator import CensusPagePaginator
 from census_source.payload import body_is_unreadable, response_payload
 from census_source.ratelimit import RateLimitedAdapter, RateLimiter
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
+from census_source.versions import V1, ApiVersion
+
+# The server's own error message is quoted in auth errors (it tells a wrong token kind apart).
+_MAX_QUOTED_MESSAGE = 200
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,17 @@ class CensusApi:
     rate limiter, applied to every attempt including retries.
     """
 
-    def __init__(self, base_url: str, api_key: str, rate_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        rate_limit: float | None = None,
+        version: ApiVersion = V1,
+        group_id: str | None = None,
+    ) -> None:
         self.base_url = base_url
+        self.version = version
+        self.group_id = group_id
         self._auth = BearerTokenAuth(api_key)
         self._limiter = RateLimiter(rate_limit)
         self._runtime = resolve_configuration(RuntimeConfiguration())
@@ -108,17 +123,37 @@ class CensusApi:
         return client
 
     def sync_pages(self) -> Iterator[list[dict[str, Any]]]:
-        """Every sync in the workspace, one list per page, oldest first."""
-        for page in self._pages("/syncs", CensusPagePaginator(order="asc")):
-            yield page.runs
+        """Every sync in the workspace (v2: in the group, if one is set), one list per page."""
+        params = self.version.sync_list_params(self.group_id)
+        try:
+            for page in self._pages("/syncs", CensusPagePaginator(order="asc"), params):
+                yield page.runs
+        except CensusNotFoundError:
+            if self.group_id is None:
+                raise
+            raise CensusConfigError(
+                f"Census API v2 does not know group {self.group_id!r} (404 on GET /syncs): "
+                "fix sources.census.group_id, or remove it to load every group"
+            ) from None
 
     def run_pages(self, sync_id: str) -> Iterator[RunPage]:
         """A sync's runs, newest first, one RunPage per request."""
-        yield from self._pages(f"/syncs/{sync_id}/sync_runs", CensusPagePaginator(order="desc"))
+        path = f"/syncs/{_segment(sync_id)}/sync_runs"
+        yield from self._pages(path, CensusPagePaginator(order="desc"))
 
     def fetch_run(self, run_id: str) -> dict[str, Any] | None:
         """One run by id, or None when the API answers 404."""
-        return self._fetch(f"/sync_runs/{run_id}")
+        return self._fetch(f"/sync_runs/{_segment(run_id)}")
+
+    def record_pages(self, run_id: str, status: str) -> Iterator[list[dict[str, Any]]]:
+        """A run's records with one status (rejected, invalid), a list per page.
+
+        Raises CensusGoneError when they are past retention (410), CensusNotFoundError on 404.
+        """
+        path = f"/sync_runs/{_segment(run_id)}/records"
+        paginator = CensusPagePaginator(order=None, envelope_optional=True)
+        for page in self._pages(path, paginator, {"status": status}):
+            yield page.runs
 
     def _fetch(self, path: str) -> dict[str, Any] | None:
         try:
@@ -131,8 +166,10 @@ class CensusApi:
             raise CensusResponseError(f"GET {path} answered a 'data' field that is not one object")
         return dict(items[0])
 
-    def _pages(self, path: str, paginator: CensusPagePaginator) -> Iterator[RunPage]:
-        pages = self._client.paginate(path, paginator=paginator)
+    def _pages(
+        self, path: str, paginator: CensusPagePaginator, params: dict[str, str] | None = None
+    ) -> Iterator[RunPage]:
+        pages = self._client.paginate(path, paginator=paginator, params=params)
         while True:
             number = paginator.page
             with self._translated(path, page=number):
@@ -157,13 +194,11 @@ class CensusApi:
         except HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             if status in (401, 403):
-                verb = "rejected the API token" if status == 401 else "refused access"
-                raise CensusAuthError(
-                    f"Census {verb} ({status}) on {where}: set a valid workspace token in "
-                    f"{SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR})"
-                ) from exc
+                raise CensusAuthError(self._auth_message(status, where, exc.response)) from exc
             if status == 404:
                 raise CensusNotFoundError(f"{where} answered 404") from None
+            if status == 410:
+                raise CensusGoneError(f"{where} answered 410 (past retention)") from None
             if status == 429 or status >= 500:
                 raise CensusUnreachableError(
                     f"Census API kept answering {status} on {where} after {attempts} attempts: "
@@ -177,3 +212,31 @@ class CensusApi:
                 f"Cannot reach the Census API at {host} ({kind}) on {where} after {attempts} "
                 "attempts: check sources.census.base_url / region and the network"
             ) from exc
+
+    def _auth_message(self, status: int, where: str, response: Response | None) -> str:
+        verb = "rejected the API token" if status == 401 else "refused access"
+        version, other = self.version, "v2" if self.version.name == "v1" else "v1"
+        said = _server_message(response)
+        return (
+            f"Census {verb} ({status}) on {where}{said}: API {version.name} takes a "
+            f"{version.token_kind}; set one in {SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR}), "
+            f"or set sources.census.api_version = '{other}' for a {version.other_token_kind}"
+        )
+
+
+def _segment(resource_id: str) -> str:
+    """An id as one URL path segment (v2 ids may be any string)."""
+    return quote(str(resource_id), safe="")
+
+
+def _server_message(response: Response | None) -> str:
+    """The API's own error message, quoted, or nothing when it gave none."""
+    try:
+        payload = response_payload(response) if response is not None else None
+    except ValueError:
+        return ""
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    text = " ".join(message.split())[:_MAX_QUOTED_MESSAGE]
+    return f' (Census: "{text}")'

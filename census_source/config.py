@@ -7,8 +7,14 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from census_source.errors import CensusConfigError
-from census_source.settings import REGION_BASE_URLS, SECRET_CONFIG_KEY, SECRET_ENV_VAR
+from census_source.settings import (
+    REGION_BASE_URLS,
+    SECRET_CONFIG_KEY,
+    SECRET_ENV_VAR,
+    V2_BASE_URL,
+)
 from census_source.timestamps import parse_timestamp
+from census_source.versions import VERSIONS, ApiVersion
 
 DateInput = datetime | date | str | None
 
@@ -50,8 +56,37 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def resolve_base_url(region: str, base_url: str | None) -> str:
-    """Pick the API root from `base_url` or `region`; refuse plain http off loopback."""
+def parse_api_version(api_version: object) -> ApiVersion:
+    """The API version named by `api_version` ('v1' or 'v2')."""
+    key = str(api_version).strip().lower()
+    if key not in VERSIONS:
+        raise CensusConfigError(
+            f"Unknown API version {api_version!r}: set sources.census.api_version to 'v1' or 'v2'"
+        )
+    return VERSIONS[key]
+
+
+def validate_group_id(group_id: object, version: ApiVersion) -> str | None:
+    """The workspace (group) to scope v2 to, or None for every group the token can see."""
+    if group_id is None or (isinstance(group_id, str) and not group_id.strip()):
+        return None
+    text = str(group_id).strip()
+    if version.name != "v2":
+        raise CensusConfigError(
+            "sources.census.group_id applies only to API v2: set sources.census.api_version "
+            "to 'v2' or remove group_id (a v1 workspace token is already scoped)"
+        )
+    if isinstance(group_id, bool) or not text.isprintable() or any(ch.isspace() for ch in text):
+        raise CensusConfigError(f"sources.census.group_id {group_id!r} is not a valid group id")
+    return text
+
+
+def resolve_base_url(region: str, base_url: str | None, version: ApiVersion | None = None) -> str:
+    """Pick the API root from `base_url`, or `region` (v1) / the v2 root; refuse plain http off
+    loopback and a base_url that names the other API version."""
+    version = version or VERSIONS["v1"]
+    if (base_url is None or not str(base_url).strip()) and version.name == "v2":
+        return V2_BASE_URL
     if base_url is None or not str(base_url).strip():
         key = str(region).strip().lower()
         if key not in REGION_BASE_URLS:
@@ -83,6 +118,12 @@ def resolve_base_url(region: str, base_url: str | None) -> str:
             f"sources.census.base_url uses plain http:// to {host}: use https:// "
             "(http:// is allowed only on loopback)"
         )
+    for other in VERSIONS:
+        if other != version.name and parts.path.rstrip("/").endswith(f"/api/{other}"):
+            raise CensusConfigError(
+                f"sources.census.base_url ends with /api/{other} but sources.census.api_version "
+                f"is {version.name!r}: make them agree"
+            )
     return url
 
 
@@ -115,8 +156,14 @@ def parse_window(start_date: DateInput, end_date: DateInput, now: datetime) -> W
     return Window(start=start, end=end)
 
 
-def normalize_sync_ids(sync_ids: Iterable[int | str] | int | str | None) -> tuple[str, ...] | None:
-    """Return the selected sync ids as strings (None = every sync); refuse non-numeric ids."""
+def normalize_sync_ids(
+    sync_ids: Iterable[int | str] | int | str | None, numeric: bool = True
+) -> tuple[str, ...] | None:
+    """Return the selected sync ids as strings (None = every sync).
+
+    v1 ids are numbers; v2 ids may be any string, so only blanks and control characters are
+    refused there.
+    """
     if sync_ids is None:
         return None
     if isinstance(sync_ids, int | str):
@@ -124,12 +171,18 @@ def normalize_sync_ids(sync_ids: Iterable[int | str] | int | str | None) -> tupl
     normalized: list[str] = []
     for raw in sync_ids:
         text = str(raw).strip()
-        if isinstance(raw, bool) or not text.isdigit():
+        if numeric and (isinstance(raw, bool) or not (text.isascii() and text.isdigit())):
             raise CensusConfigError(
                 f"sync id {raw!r} is not a numeric Census sync id: fix sources.census.sync_ids"
             )
+        if isinstance(raw, bool) or not text or not text.isprintable() or " " in text:
+            raise CensusConfigError(
+                f"sync id {raw!r} is not a valid id: fix sources.census.sync_ids"
+            )
+        if numeric and text.isdigit():
+            text = str(int(text))
         if text not in normalized:
-            normalized.append(str(int(text)))
+            normalized.append(text)
     if not normalized:
         raise CensusConfigError("sources.census.sync_ids is empty: list sync ids or leave it unset")
     return tuple(normalized)

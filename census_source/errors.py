@@ -23,3 +23,7 @@ class CensusResponseError(CensusSourceError):
 
 class CensusNotFoundError(CensusSourceError):
     """The API answered 404 for a sync or run."""
+
+
+class CensusGoneError(CensusSourceError):
+    """The API answered 410: the data asked for (a run's records) is past its retention."""

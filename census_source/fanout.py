@@ -15,10 +15,10 @@ Result = TypeVar("Result")
 
 @dataclass(frozen=True)
 class Page:
-    """A batch of runs read for one sync."""
+    """One batch a sync's job yielded (a list of runs, or whatever else the job yields)."""
 
     sync_id: str
-    runs: list[dict[str, Any]]
+    batch: Any
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Failed:
     error: BaseException
 
 
-Job = Callable[[str], Generator[list[dict[str, Any]], None, Any]]
+Job = Callable[[str], Generator[Any, None, Any]]
 """Reads one sync: yields batches, then returns its result via StopIteration.value."""
 
 _POLL_S = 0.2

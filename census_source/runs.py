@@ -16,8 +16,17 @@ from census_source.config import Window
 from census_source.cursor import SyncCursor
 from census_source.errors import CensusAuthError, CensusNotFoundError, CensusSourceError
 from census_source.fanout import Failed, Finished, Page, read_concurrently
+from census_source.ids import IdCodec, dataset_id_type, id_codec
 from census_source.reader import SyncRunReader, read_window
+from census_source.records import (
+    RECORD_COLUMNS,
+    RECORDS_TABLE,
+    RecordsLedger,
+    RunRecords,
+    fetch_run_records,
+)
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
+from census_source.versions import V1, ApiVersion, retirement_notice
 
 # Custom metrics of the sync_runs resource (in dlt's extract trace): syncs that failed after every
 # retry, with the error, and syncs deleted while loading. Their cursors do not move.
@@ -25,6 +34,12 @@ FAILED_SYNCS = "failed_syncs"
 DELETED_SYNCS = "deleted_syncs"
 # With backfill_batch_syncs: syncs of the window still to load after this load (0 = done).
 BACKFILL_REMAINING = "backfill_remaining"
+# With include_records: runs whose records were loaded, and runs skipped as past retention.
+RECORDS_RUNS = "records_runs"
+RECORDS_EXPIRED = "records_expired_runs"
+# The API version used, and a warning when it is about to be (or was) retired.
+API_VERSION = "api_version"
+API_WARNING = "api_warning"
 
 # dlt does schema work per yielded item (~3 ms): yield few large tables, not one per page.
 BATCH_ROWS = 5_000
@@ -34,6 +49,13 @@ REASON_HINTS = dlt.mark.make_hints(
     write_disposition="merge",
     primary_key="sync_run_id",
     columns=REASON_COLUMNS,
+)
+RECORD_HINTS = dlt.mark.make_hints(
+    table_name=RECORDS_TABLE,
+    write_disposition="merge",
+    primary_key=["sync_run_id", "record_key"],
+    columns=RECORD_COLUMNS,
+    file_format="parquet",
 )
 
 
@@ -46,16 +68,25 @@ class RunOptions:
     settle: timedelta
     concurrency: int
     backfill_batch_syncs: int = 0
+    version: ApiVersion = V1
+    include_records: bool = False
+    records_retention: timedelta = timedelta(days=14)
 
 
 def sync_run_tables(
     api: CensusApi, syncs: Sequence[Mapping[str, Any]], options: RunOptions
 ) -> Iterator[Any]:
-    """Yield `sync_runs` and trigger-reason Arrow tables; commit each sync's cursor when done."""
+    """Yield `sync_runs`, trigger-reason and record tables; commit each sync's cursor when done."""
     resource_state = dlt.current.resource_state()
     state: dict[str, Any] = resource_state.setdefault("syncs", {})
     sync_ids = [str(sync["id"]) for sync in syncs]
     metrics = dlt.current.resource_metrics()
+    now = datetime.now(UTC)
+    metrics[API_VERSION] = options.version.name
+    notice = retirement_notice(options.version, now.date())
+    if notice:
+        logger.warning(notice)
+        metrics[API_WARNING] = notice
     progress = None
     if options.window is not None and options.backfill_batch_syncs:
         progress = BackfillProgress(resource_state, options.window)
@@ -63,18 +94,37 @@ def sync_run_tables(
         sync_ids = pending[: options.backfill_batch_syncs]
         metrics[BACKFILL_REMAINING] = len(pending)
     cursors = {sid: SyncCursor.from_state(state[sid]) for sid in sync_ids if sid in state}
-    settle_before = datetime.now(UTC) - options.settle
+    settle_before = now - options.settle
+    schema = dlt.current.source_schema()
+    id_type = dataset_id_type(schema, options.version)
+    codec = id_codec(id_type)
+    ledger = RecordsLedger(resource_state, options.records_retention)
+    if options.include_records:
+        ledger.prune(now)
+        metrics[RECORDS_RUNS] = metrics[RECORDS_EXPIRED] = 0
+    records_done = ledger.snapshot()
+    retained_after = now - options.records_retention
 
-    def job(sync_id: str) -> Generator[list[dict[str, Any]], None, SyncCursor | None]:
+    def job(sync_id: str) -> Generator[Any, None, SyncCursor | None]:
+        finished: list[dict[str, Any]] = []
+        reader = None
         if options.window is not None:
-            yield from read_window(api, sync_id, options.window)
-            return None
-        reader = SyncRunReader(api, sync_id, cursors.get(sync_id), options.overlap, settle_before)
-        yield from reader.read()
-        return reader.next_cursor
+            batches = read_window(api, sync_id, options.window)
+        else:
+            reader = SyncRunReader(
+                api, sync_id, cursors.get(sync_id), options.overlap, settle_before
+            )
+            batches = reader.read()
+        for batch in batches:
+            _canonical_ids(batch, sync_id, codec)
+            yield batch
+            if options.include_records:
+                finished.extend(batch)
+        if options.include_records:
+            yield from fetch_run_records(api, finished, records_done, retained_after, codec)
+        return None if reader is None else reader.next_cursor
 
     load_id = str(dlt.current.load_package_state()["load_id"])
-    schema = dlt.current.source_schema()
 
     def known(table: str) -> Any:
         def column_type(name: str) -> str | None:
@@ -88,17 +138,25 @@ def sync_run_tables(
     deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
     errors: list[BaseException] = []
     buffered: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
 
     def flush() -> Iterator[Any]:
         if buffered:
-            yield runs_table(buffered, load_id, known("sync_runs"))
-            reasons: pa.Table = reasons_table(buffered, load_id, known(REASONS_TABLE))
+            yield runs_table(buffered, load_id, known("sync_runs"), id_type)
+            reasons: pa.Table = reasons_table(buffered, load_id, known(REASONS_TABLE), id_type)
             yield dlt.mark.with_hints(reasons, REASON_HINTS, create_table_variant=True)
             buffered.clear()
+        if records:
+            yield dlt.mark.with_hints(list(records), RECORD_HINTS, create_table_variant=True)
+            records.clear()
 
     for item in read_concurrently(sync_ids, job, options.concurrency):
-        if isinstance(item, Page):
-            buffered.extend(item.runs)
+        if isinstance(item, Page) and isinstance(item.batch, RunRecords):
+            _take_records(item.batch, records, ledger, metrics)
+            if len(records) >= BATCH_ROWS:
+                yield from flush()
+        elif isinstance(item, Page):
+            buffered.extend(item.batch)
             if len(buffered) >= BATCH_ROWS:
                 yield from flush()
         elif isinstance(item, Finished):
@@ -114,6 +172,27 @@ def sync_run_tables(
         progress.finish()
     if errors and len(errors) == len(sync_ids):
         raise errors[0]  # not one sync could be read: an outage, not a partial load
+
+
+def _canonical_ids(runs: list[dict[str, Any]], sync_id: str, codec: IdCodec) -> None:
+    """Give each run the dataset's id type (and its sync's id when the API left it out)."""
+    for run in runs:
+        run["id"] = codec(run["id"])
+        run["sync_id"] = codec(run.get("sync_id", sync_id))
+
+
+def _take_records(
+    fetched: RunRecords,
+    records: list[dict[str, Any]],
+    ledger: RecordsLedger,
+    metrics: dict[str, Any],
+) -> None:
+    ledger.mark(fetched.run_id, fetched.finished_at)
+    if fetched.expired:
+        metrics[RECORDS_EXPIRED] += 1
+        return
+    metrics[RECORDS_RUNS] += 1
+    records.extend(fetched.rows)
 
 
 def _record_failure(

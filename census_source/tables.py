@@ -26,7 +26,8 @@ def _nullable(data_type: str) -> TColumnSchema:
 
 
 SYNC_COLUMNS: TTableSchemaColumns = {
-    "id": {"data_type": "bigint", "nullable": False, "primary_key": True},
+    # no data_type: ids are bigint or text by the dataset's id type (ids.py)
+    "id": {"nullable": False, "primary_key": True},
     "label": _nullable("text"),
     "status": _nullable("text"),
     "operation": _nullable("text"),
@@ -39,7 +40,7 @@ SYNC_COLUMNS: TTableSchemaColumns = {
 
 REASONS_TABLE = "sync_runs__sync_trigger_reason"
 REASON_COLUMNS: TTableSchemaColumns = {
-    "sync_run_id": {"data_type": "bigint", "nullable": False, "primary_key": True},
+    "sync_run_id": {"nullable": False, "primary_key": True},
     "ui_tag": _nullable("text"),
     "ui_detail": _nullable("text"),
     "_deleted": {"data_type": "bool", "nullable": True, "hard_delete": True},

@@ -66,7 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"DuckDB memory ceiling, default {DEFAULT_DUCKDB_MEMORY_LIMIT} (spills to disk)",
     )
     common.add_argument("--base-url", default=None, help="API root (overrides --region)")
-    common.add_argument("--region", default=None, choices=None, help="us or eu")
+    common.add_argument("--region", default=None, choices=None, help="us or eu (API v1)")
+    common.add_argument(
+        "--api-version", default=None, help="Census API v1 (workspace token) or v2 (personal token)"
+    )
+    common.add_argument("--group-id", default=None, help="API v2: only this group (workspace)")
+    common.add_argument(
+        "--records",
+        action="store_true",
+        default=None,
+        help="also load rejected/invalid records of finished runs (sync_run_records)",
+    )
     common.add_argument(
         "--quiet", action="store_true", help="no progress lines (shown when a step runs > 5 s)"
     )
@@ -156,6 +166,12 @@ def source_options(args: argparse.Namespace) -> dict[str, Any]:
         options["base_url"] = args.base_url
     if args.region:
         options["region"] = args.region
+    if args.api_version:
+        options["api_version"] = args.api_version
+    if args.group_id:
+        options["group_id"] = args.group_id
+    if args.records:
+        options["include_records"] = True
     return options
 
 

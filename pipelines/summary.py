@@ -6,7 +6,14 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from census_source.runs import BACKFILL_REMAINING, DELETED_SYNCS, FAILED_SYNCS
+from census_source.runs import (
+    API_WARNING,
+    BACKFILL_REMAINING,
+    DELETED_SYNCS,
+    FAILED_SYNCS,
+    RECORDS_EXPIRED,
+    RECORDS_RUNS,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,10 @@ class RunSummary:
     failed_syncs: dict[str, str] = field(default_factory=dict)
     deleted_syncs: list[str] = field(default_factory=list)
     backfill_remaining: int | None = None
+    records_runs: int | None = None
+    records_loaded: int | None = None
+    records_expired_runs: int = 0
+    api_warning: str | None = None
 
     def rows(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order."""
@@ -35,8 +46,11 @@ class RunSummary:
             ("runs in table", f"{self.runs_total:,}"),
             ("elapsed", f"{self.elapsed_s:.1f} s"),
         ]
+        if self.records_loaded is not None:
+            rows.insert(5, ("records loaded", f"{self.records_loaded:,}"))
+            rows.insert(5, ("runs w/ records", f"{self.records_runs or 0:,}"))
         if self.requests is not None:
-            rows.insert(5, ("API requests", f"{self.requests:,}"))
+            rows.insert(len(rows) - 1, ("API requests", f"{self.requests:,}"))
         if self.deleted_syncs:
             rows.insert(1, ("syncs deleted", f"{len(self.deleted_syncs):,}"))
         if self.failed_syncs:
@@ -54,6 +68,13 @@ def render(summary: RunSummary) -> str:
         lines += [f"  sync {sid}: {error}" for sid, error in sorted(summary.failed_syncs.items())]
     if summary.deleted_syncs:
         lines.append(f"Deleted while loading (skipped): {', '.join(sorted(summary.deleted_syncs))}")
+    if summary.records_expired_runs:
+        lines.append(
+            f"Records of {summary.records_expired_runs:,} runs are past Census's retention "
+            "(about 14 days) and were skipped"
+        )
+    if summary.api_warning:
+        lines.append(f"WARNING: {summary.api_warning}")
     if summary.backfill_remaining:
         lines.append(
             f"Backfill stopped with {summary.backfill_remaining} syncs to go: run the same "
@@ -129,7 +150,16 @@ def combined(summaries: list[RunSummary]) -> RunSummary:
         failed_syncs=last.failed_syncs,
         deleted_syncs=[sync for s in summaries for sync in s.deleted_syncs],
         backfill_remaining=last.backfill_remaining,
+        records_runs=_total(s.records_runs for s in summaries),
+        records_loaded=_total(s.records_loaded for s in summaries),
+        records_expired_runs=sum(s.records_expired_runs for s in summaries),
+        api_warning=last.api_warning,
     )
+
+
+def _total(values: Any) -> int | None:
+    present = [value for value in values if value is not None]
+    return sum(present) if present else None
 
 
 def summarize(
@@ -148,7 +178,12 @@ def summarize(
     syncs = _count_in_loads(pipeline, "syncs", load_ids)
     runs_new = max(runs_total - runs_before, 0)
     failed, deleted = sync_problems(pipeline)
-    remaining = sync_runs_metrics(pipeline).get(BACKFILL_REMAINING)
+    metrics = sync_runs_metrics(pipeline)
+    remaining = metrics.get(BACKFILL_REMAINING)
+    records_runs = metrics.get(RECORDS_RUNS)
+    records_loaded = None
+    if records_runs is not None:
+        records_loaded = _count_in_loads(pipeline, "sync_run_records", load_ids)
     return RunSummary(
         command=command,
         syncs=syncs,
@@ -161,4 +196,8 @@ def summarize(
         failed_syncs=failed,
         deleted_syncs=deleted,
         backfill_remaining=remaining,
+        records_runs=records_runs,
+        records_loaded=records_loaded,
+        records_expired_runs=int(metrics.get(RECORDS_EXPIRED, 0)),
+        api_warning=metrics.get(API_WARNING),
     )
