@@ -5,7 +5,8 @@ which kind, depends only on the plan's seed, the request's identity (method, pat
 sorted query string) and how many times that identity was seen before. Concurrent clients
 therefore get the same fault sequence per request, whatever the interleaving. World-mutating
 kinds act on the world as it is at that moment: which run they touch, and whether they apply at
-all, follow the order in which requests arrive.
+all, follow the order in which requests arrive. They understand both API versions and the v2 id
+style, and touch only what the request's version may see (v1: the syncs of ``groups[0]``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
-from .api import API_PREFIX, Response, json_response
+from .api import (
+    RECORDS,
+    SYNC,
+    SYNC_RUN,
+    SYNC_RUNS,
+    Response,
+    Route,
+    json_response,
+    parse_route,
+    route_run_id,
+    route_sync_id,
+)
 from .generator import CURRENT_STEPS, TERMINAL_STATUSES
 from .timefmt import format_us, parse_us, to_us
+from .v2 import DEFAULT_V2_ID_STYLE
 from .world import World
 
 if TYPE_CHECKING:
@@ -69,11 +82,12 @@ HTML: Final = "html"
 EMPTY: Final = "empty"
 """200 with an empty body."""
 INSERT_RUNS: Final = "insert_runs"
-"""1 to 3 new runs in the sync being listed, then the normal answer."""
+"""1 to 3 new runs in the sync whose runs are listed, then the normal answer."""
 CHANGE_STATUS: Final = "change_status"
-"""One open run of the requested sync (or the requested run) changes status, then the answer."""
+"""One open run of the requested sync (or the requested run, also for its records) changes
+status, then the answer."""
 DELETE_SYNC: Final = "delete_sync"
-"""The requested sync is deleted, then the normal (404) answer."""
+"""The requested sync (``/syncs/{id}`` or its runs) is deleted, then the normal (404) answer."""
 CUSTOM: Final = "custom"
 """Logged kind of a bare :class:`Response` returned by a ``fault_for`` override."""
 
@@ -124,8 +138,6 @@ _CANNED: Final[dict[str, Response]] = {
     EMPTY: Response(200, b""),
 }
 
-_SYNC_PATH: Final = re.compile(re.escape(API_PREFIX) + r"/syncs/([0-9]{1,18})(/sync_runs)?/?")
-_RUN_PATH: Final = re.compile(re.escape(API_PREFIX) + r"/sync_runs/([0-9]{1,18})/?")
 _ERROR: Final = ("CONNECTION_RESET", "The destination closed the connection.", None)
 _CANCELED: Final = ("SYNC_CANCELED", "The sync run was canceled by a user.", None)
 
@@ -155,7 +167,8 @@ class FaultPlan:
     """Injects a fault into a request with probability ``rate``, reproducibly per ``seed``.
 
     The kind is drawn uniformly from ``kinds`` (order does not matter). ``only_paths`` is a
-    regex searched in the request path (with the ``/api/v1`` prefix); other requests are
+    regex searched in the request path (with the ``/api/v1`` or ``/api/v2`` prefix); other
+    requests are
     neither faulted nor counted. ``max_consecutive`` caps how many times in a row one request
     identity is faulted, so a client with ``max_consecutive + 1`` attempts always gets
     through. A world-mutating kind that cannot apply (e.g. ``insert_runs`` on ``/syncs``) is
@@ -200,8 +213,13 @@ class FaultPlan:
         with self._lock:
             return Counter(self._injected)
 
-    def decide(self, entry: RequestLogEntry, world: World) -> Fault | None:
-        """The fault for this request (applying world mutations now), or None."""
+    def decide(
+        self, entry: RequestLogEntry, world: World, v2_id_style: str = DEFAULT_V2_ID_STYLE
+    ) -> Fault | None:
+        """The fault for this request (applying world mutations now), or None.
+
+        ``v2_id_style`` is how the server reads ids in ``/api/v2`` paths.
+        """
         if self.only_paths is not None and not self.only_paths.search(entry.path):
             return None
         identity = request_identity(entry.method, entry.path, entry.query)
@@ -215,7 +233,7 @@ class FaultPlan:
             kind = self.kinds[rng.randrange(len(self.kinds))]
             if self.max_consecutive is not None and streak >= self.max_consecutive:
                 return None
-            fault = _make_fault(kind, entry.path, world, rng, self.slow_seconds)
+            fault = _make_fault(kind, entry.path, world, rng, self.slow_seconds, v2_id_style)
             if fault is None:
                 return None
             self._streaks[identity] = streak + 1
@@ -228,7 +246,12 @@ class FaultPlan:
 
 
 def _make_fault(
-    kind: str, path: str, world: World, rng: random.Random, slow_seconds: float
+    kind: str,
+    path: str,
+    world: World,
+    rng: random.Random,
+    slow_seconds: float,
+    v2_id_style: str,
 ) -> Fault | None:
     canned = _CANNED.get(kind)
     if canned is not None:
@@ -239,15 +262,17 @@ def _make_fault(
         return Fault(kind, delay=slow_seconds)
     if kind == TRUNCATED:
         return Fault(kind, truncate=True)
-    return Fault(kind) if _MUTATIONS[kind](path, world, rng) else None
+    route = parse_route(path, v2_id_style)
+    if route is None:
+        return None
+    return Fault(kind) if _MUTATIONS[kind](route, world, rng) else None
 
 
-def _insert_runs(path: str, world: World, rng: random.Random) -> bool:
+def _insert_runs(route: Route, world: World, rng: random.Random) -> bool:
     """Add 1 to 3 runs (the newest possibly open) to the sync whose runs are listed."""
-    match = _SYNC_PATH.fullmatch(path)
-    if match is None or match.group(2) is None:
+    sync_id = route_sync_id(world, route) if route.kind == SYNC_RUNS else None
+    if sync_id is None:
         return False
-    sync_id = int(match.group(1))
     count = rng.randint(1, 3)
     try:
         for index in range(count):
@@ -260,23 +285,23 @@ def _insert_runs(path: str, world: World, rng: random.Random) -> bool:
     return True
 
 
-def _change_status(path: str, world: World, rng: random.Random) -> bool:
+def _change_status(route: Route, world: World, rng: random.Random) -> bool:
     """Move one open run on: queued -> working, cancelling -> failed, else completed/failed.
 
     Finished runs never change (they are terminal in the simulator's model), so a sync
     without open runs is left alone.
     """
-    run: dict[str, Any] | None
-    if match := _SYNC_PATH.fullmatch(path):
-        runs = world.runs_of(int(match.group(1)))
+    run: dict[str, Any] | None = None
+    if route.kind in (SYNC, SYNC_RUNS):
+        sync_id = route_sync_id(world, route)
+        runs = [] if sync_id is None else world.runs_of(sync_id)
         open_runs = [r for r in runs if r.get("status") not in TERMINAL_STATUSES]
         run = rng.choice(open_runs) if open_runs else None
-    elif match := _RUN_PATH.fullmatch(path):
-        run = world.run(int(match.group(1)))
+    elif route.kind in (SYNC_RUN, RECORDS):
+        run_id = route_run_id(world, route)
+        run = None if run_id is None else world.run(run_id)
         if run is not None and run.get("status") in TERMINAL_STATUSES:
             run = None
-    else:
-        run = None
     if run is None:
         return False
     stamp_us = max(to_us(world.now), *(_us(run.get(key)) for key in ("created_at", "updated_at")))
@@ -305,13 +330,13 @@ def _change_status(path: str, world: World, rng: random.Random) -> bool:
     return True
 
 
-def _delete(path: str, world: World, rng: random.Random) -> bool:
+def _delete(route: Route, world: World, rng: random.Random) -> bool:
     """Delete the live sync named in a ``/syncs/{id}`` or ``/syncs/{id}/sync_runs`` path."""
-    match = _SYNC_PATH.fullmatch(path)
-    if match is None:
+    sync_id = route_sync_id(world, route) if route.kind in (SYNC, SYNC_RUNS) else None
+    if sync_id is None:
         return False
     try:
-        world.delete_sync(int(match.group(1)))
+        world.delete_sync(sync_id)
     except KeyError:
         return False
     return True
@@ -321,7 +346,7 @@ def _us(value: Any) -> int:
     return parse_us(value) if isinstance(value, str) else 0
 
 
-_MUTATIONS: Final[dict[str, Callable[[str, World, random.Random], bool]]] = {
+_MUTATIONS: Final[dict[str, Callable[[Route, World, random.Random], bool]]] = {
     INSERT_RUNS: _insert_runs,
     CHANGE_STATUS: _change_status,
     DELETE_SYNC: _delete,

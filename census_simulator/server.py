@@ -17,8 +17,21 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, Response, handle_get, json_response
+from .api import (
+    API_PREFIX,
+    API_V2_PREFIX,
+    METHOD_NOT_ALLOWED,
+    UNAUTHORIZED,
+    V1_NEEDS_WORKSPACE_TOKEN,
+    V2_NEEDS_PERSONAL_TOKEN,
+    Response,
+    api_version,
+    handle_get,
+    json_response,
+)
 from .faults import CUSTOM, Fault, FaultPlan
+from .records import DEFAULT_RECORDS_RETENTION_DAYS
+from .v2 import DEFAULT_V2_ID_STYLE, check_id_style
 from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
@@ -32,7 +45,9 @@ class RequestLogEntry:
     """One request as the simulator saw it; never holds the Authorization header or token.
 
     ``status`` is what was sent: 0 while the request is still being answered and for a
-    ``reset``. ``fault`` names the injected fault kind (None when none).
+    ``reset``. ``authorized`` is whether the token may use this path (v1: the workspace
+    token, v2: the personal access token). ``fault`` names the injected fault kind (None when
+    none).
     """
 
     method: str
@@ -98,13 +113,14 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        denial = simulator.authorize(parts.path, self.headers.get("Authorization"))
         entry = RequestLogEntry(
             method=self.command,
             path=parts.path,
             query=query,
             status=0,
             started=started,
-            authorized=simulator.is_authorized(self.headers.get("Authorization")),
+            authorized=denial is None,
         )
         simulator.record(entry)
         self._discard_body()
@@ -116,17 +132,17 @@ class _Handler(BaseHTTPRequestHandler):
             fault = Fault(CUSTOM, response=fault)
         if fault is not None:
             entry.fault = fault.kind
-            self._send_faulted(entry, fault)
+            self._send_faulted(entry, fault, denial)
             return
-        response = self._respond_to(entry)
+        response = self._respond_to(entry, denial)
         entry.status = response.status
         self._send(response)
 
-    def _send_faulted(self, entry: RequestLogEntry, fault: Fault) -> None:
+    def _send_faulted(self, entry: RequestLogEntry, fault: Fault, denial: Response | None) -> None:
         """Answer with a fault applied: a delay, a replaced or truncated answer, or a reset."""
         if fault.delay > 0:
             time.sleep(fault.delay)
-        response = self._respond_to(entry) if fault.response is None else fault.response
+        response = self._respond_to(entry, denial) if fault.response is None else fault.response
         if fault.truncate:
             response = Response(200, response.body[: len(response.body) // 2])
         if fault.reset:  # the logged status stays 0: no complete answer was sent
@@ -136,14 +152,20 @@ class _Handler(BaseHTTPRequestHandler):
         entry.status = response.status
         self._send(response)
 
-    def _respond_to(self, entry: RequestLogEntry) -> Response:
+    def _respond_to(self, entry: RequestLogEntry, denial: Response | None) -> Response:
         simulator = self.server.simulator
-        if not entry.authorized:
-            return UNAUTHORIZED
+        if denial is not None:
+            return denial
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
         try:
-            return handle_get(simulator.world, entry.path, entry.query)
+            return handle_get(
+                simulator.world,
+                entry.path,
+                entry.query,
+                v2_id_style=simulator.v2_id_style,
+                records_retention_days=simulator.records_retention_days,
+            )
         except Exception:  # a simulator bug must show up as a 500, not a dropped connection
             traceback.print_exc(file=sys.stderr)
             return json_response(500, {"status": "error", "message": "simulator error"})
@@ -177,10 +199,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CensusSimulator:
-    """Serves a :class:`World` over HTTP like the Census API (``/api/v1``).
+    """Serves a :class:`World` over HTTP like the Census API (``/api/v1`` and ``/api/v2``).
 
+    ``/api/v1`` takes ``Bearer {token}`` (a workspace API token) and sees the syncs of
+    ``world.groups[0]`` only; ``/api/v2`` takes ``Bearer {personal_access_token}`` and sees
+    every group, with ids rendered in ``v2_id_style`` (see :mod:`census_simulator.v2`). The
+    records of runs finished more than ``records_retention_days`` ago answer 410.
     ``faults`` (also a settable attribute; None turns injection off) injects faults into
-    requests through :meth:`fault_for`.
+    requests of both versions through :meth:`fault_for`.
     """
 
     def __init__(
@@ -190,13 +216,21 @@ class CensusSimulator:
         latency: float = 0.0,
         faults: FaultPlan | None = None,
         *,
+        personal_access_token: str = "sim-pat",
+        v2_id_style: str = DEFAULT_V2_ID_STYLE,
+        records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        if records_retention_days < 0:
+            raise ValueError(f"records_retention_days must be >= 0, not {records_retention_days}")
         self.world = world
         self.latency = latency
         self.faults = faults
+        self.v2_id_style = v2_id_style
+        self.records_retention_days = records_retention_days
         self._expected_auth = f"Bearer {token}".encode()
+        self._expected_pat_auth = f"Bearer {personal_access_token}".encode()
         self._host = host
         self._port = port
         self._server: _Server | None = None
@@ -256,7 +290,26 @@ class CensusSimulator:
     @property
     def base_url(self) -> str:
         """The API base URL, ``http://host:port/api/v1``."""
-        return self.root_url + "/api/v1"
+        return self.root_url + API_PREFIX
+
+    @property
+    def base_url_v2(self) -> str:
+        """The API v2 base URL, ``http://host:port/api/v2``."""
+        return self.root_url + API_V2_PREFIX
+
+    # ------------------------------------------------------------- options
+    @property
+    def v2_id_style(self) -> str:
+        """How v2 renders and accepts ids: ``string``, ``integer`` or ``opaque``."""
+        return self._v2_id_style
+
+    @v2_id_style.setter
+    def v2_id_style(self, style: str) -> None:
+        self._v2_id_style = check_id_style(style)
+
+    def records_expired(self, run_id: int) -> bool:
+        """Whether the records endpoint answers 410 for this run now (KeyError if unknown)."""
+        return self.world.records_expired(run_id, self.records_retention_days)
 
     # ----------------------------------------------------------------- log
     @property
@@ -277,10 +330,29 @@ class CensusSimulator:
 
     # --------------------------------------------------------- decisions
     def is_authorized(self, header: str | None) -> bool:
-        """Whether an Authorization header value carries the expected bearer token."""
+        """Whether an Authorization header value carries the workspace (v1) bearer token."""
         if header is None:
             return False
         return hmac.compare_digest(header.encode("utf-8", "replace"), self._expected_auth)
+
+    def authorize(self, path: str, header: str | None) -> Response | None:
+        """None if the Authorization header may use ``path``, else the 401 to answer.
+
+        Paths under ``/api/v2`` need the personal access token; any other path the workspace
+        token. The other kind of token gets a message naming the right one (on ``/api/v1`` and
+        ``/api/v2``); anything else the plain 401.
+        """
+        given = (header or "").encode("utf-8", "replace")
+        is_token = header is not None and hmac.compare_digest(given, self._expected_auth)
+        is_pat = header is not None and hmac.compare_digest(given, self._expected_pat_auth)
+        version = api_version(path)
+        if version == 2:
+            if is_pat:
+                return None
+            return V2_NEEDS_PERSONAL_TOKEN if is_token else UNAUTHORIZED
+        if is_token:
+            return None
+        return V1_NEEDS_WORKSPACE_TOKEN if is_pat and version == 1 else UNAUTHORIZED
 
     def fault_for(self, entry: RequestLogEntry) -> Fault | Response | None:
         """Hook for fault injection, called once per request before it is answered.
@@ -289,4 +361,4 @@ class CensusSimulator:
         (logged as fault ``"custom"``), or a :class:`Fault`. The default asks :attr:`faults`.
         """
         plan = self.faults
-        return None if plan is None else plan.decide(entry, self.world)
+        return None if plan is None else plan.decide(entry, self.world, self.v2_id_style)

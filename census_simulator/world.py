@@ -15,6 +15,13 @@ from itertools import repeat
 from typing import Any, Final
 
 from .generator import TERMINAL_STATUSES, Generator, SyncProfile
+from .records import (
+    DEFAULT_RECORDS_RETENTION_DAYS,
+    check_filters,
+    make_records,
+    retention_reference_us,
+    status_matches,
+)
 from .timefmt import (
     US_PER_MIN,
     US_PER_MS,
@@ -29,11 +36,16 @@ from .timefmt import (
 DEFAULT_RUN_COUNTS: Final[tuple[int, ...]] = (0, 1, 99, 100, 101, 2500, 7, 30)
 """Runs per sync of the default world: the 100-per-page edges and one long history."""
 
+DEFAULT_GROUP: Final = "projected_sickle"
+"""The only group (Census workspace) of a world built without ``groups``."""
+
 DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
 FIRST_SYNC_ID: Final = 1000
 FIRST_RUN_ID: Final = 100_000
 
 _SLOT_US: Final = 15 * US_PER_MIN
+_US_PER_DAY: Final = 86_400 * US_PER_S
+_RECORDS_CACHE_SIZE: Final = 256
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -64,6 +76,16 @@ def _decode(doc: bytes) -> dict[str, Any]:
     return value
 
 
+@dataclass(frozen=True)
+class _Record:
+    """One served record: the fields the filters look at and its cached JSON."""
+
+    status: str
+    operation: str
+    identifier: str | None
+    doc: bytes
+
+
 @dataclass
 class AdvanceReport:
     """What one :meth:`World.advance` call changed."""
@@ -75,12 +97,13 @@ class AdvanceReport:
 
 
 class _SyncState:
-    """One sync: its dict, cached JSON, and its run ids ordered by (created_at, id)."""
+    """One sync: its dict, cached JSON, group, and its run ids ordered by (created_at, id)."""
 
-    __slots__ = ("created_us", "doc", "ids", "keys", "open_ids", "profile", "sync")
+    __slots__ = ("created_us", "doc", "group", "ids", "keys", "open_ids", "profile", "sync")
 
-    def __init__(self, sync: dict[str, Any], profile: SyncProfile) -> None:
+    def __init__(self, sync: dict[str, Any], profile: SyncProfile, group: str) -> None:
         self.sync = sync
+        self.group = group
         self.doc = _encode(sync)
         self.created_us = parse_us(sync["created_at"])
         self.profile = profile
@@ -118,6 +141,11 @@ class World:
     :data:`DEFAULT_RUN_COUNTS`); ``start`` (tz-aware) is where history begins (default
     2024-01-01Z). Runs are stored as their cached JSON bytes (the source of truth) so that a
     million runs fit comfortably in memory and list pages are a join of cached strings.
+
+    ``groups`` are the ids of the Fivetran groups (= Census workspaces) the syncs belong to
+    (default one group, :data:`DEFAULT_GROUP`): the i-th sync created, counting syncs added
+    later, belongs to ``groups[i % len(groups)]``. Groups draw no random numbers and appear in
+    no v1 document, so a seed gives the same v1 world whatever the groups.
     """
 
     def __init__(
@@ -125,10 +153,13 @@ class World:
         seed: int = 0,
         sync_run_counts: Sequence[int] | None = None,
         start: datetime | None = None,
+        groups: Sequence[str] | None = None,
     ) -> None:
         counts = tuple(DEFAULT_RUN_COUNTS if sync_run_counts is None else sync_run_counts)
         if any(count < 0 for count in counts):
             raise ValueError("sync_run_counts must be non-negative")
+        self._groups = _check_groups(groups)
+        self._syncs_created = 0
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._gen = Generator(self._rng)
@@ -138,6 +169,7 @@ class World:
         self._deleted: dict[int, _SyncState] = {}
         self._docs: dict[int, bytes] = {}
         self._run_sync: dict[int, int] = {}
+        self._records_cache: dict[int, tuple[bytes, list[_Record]]] = {}
         self._next_sync_id = FIRST_SYNC_ID
         self._next_run_id = FIRST_RUN_ID
         self._now_us = to_us(self.start)
@@ -165,7 +197,7 @@ class World:
             span = -offsets[0] if offsets else 0
             room = (end_us - sync_created - lead_us - span) // _SLOT_US
             shift = rng.randint(0, max(0, min(4, room))) * _SLOT_US
-            state = _SyncState(gen.make_sync(profile, sync_created, now_us), profile)
+            state = self._new_state(gen.make_sync(profile, sync_created, now_us), profile)
             self._live[profile.sync_id] = state
             histories.append([end_us - shift + offset for offset in offsets])
         states = list(self._live.values())
@@ -203,6 +235,12 @@ class World:
         self._next_sync_id += 1
         return sync_id
 
+    def _new_state(self, sync: dict[str, Any], profile: SyncProfile) -> _SyncState:
+        """The state of a new sync, in the group its creation order assigns."""
+        group = self._groups[self._syncs_created % len(self._groups)]
+        self._syncs_created += 1
+        return _SyncState(sync, profile, group)
+
     def _take_run_id(self) -> int:
         run_id = self._next_run_id
         self._next_run_id += 1
@@ -222,6 +260,24 @@ class World:
         """The simulated clock (tz-aware UTC)."""
         with self._lock:
             return from_us(self._now_us)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The group ids; ``groups[0]`` is the workspace the v1 API token belongs to."""
+        return self._groups
+
+    def group_of(self, sync_id: int) -> str:
+        """The group of a live or deleted sync; KeyError for a sync that never existed."""
+        with self._lock:
+            state = self._live.get(sync_id) or self._deleted.get(sync_id)
+            if state is None:
+                raise KeyError(f"no sync {sync_id}")
+            return state.group
+
+    def sync_id_of_run(self, run_id: int) -> int | None:
+        """The sync of any run ever created (also of deleted syncs), or None."""
+        with self._lock:
+            return self._run_sync.get(run_id)
 
     @property
     def syncs(self) -> list[dict[str, Any]]:
@@ -270,6 +326,43 @@ class World:
             docs = [states[sync_id].doc for sync_id in sorted(states)]
         return [_decode(doc) for doc in docs]
 
+    def records_of(
+        self,
+        run_id: int,
+        status: str | None = None,
+        operation: str | None = None,
+        primary_identifier: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The records of a run as the records endpoint serves them (v1 form, served order).
+
+        Filters work like the endpoint's query parameters (``status="invalid"`` also returns
+        ``NULL`` and ``DUPLICATE``; a bad value raises ValueError). Covers every run ever
+        created, runs of deleted syncs as at deletion; KeyError for an unknown run; [] for a
+        run that is not finished. Retention is not applied here: see :meth:`records_expired`.
+        """
+        with self._lock:
+            if run_id not in self._docs:
+                raise KeyError(f"no run {run_id}")
+        docs = self._filtered_records(run_id, status, operation, primary_identifier)
+        return [_decode(doc) for doc in docs]
+
+    def records_expired(
+        self, run_id: int, retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS
+    ) -> bool:
+        """Whether a run's records are gone: completed_at (or, when null, created_at) is older
+        than ``now - retention_days``. KeyError for an unknown run."""
+        if retention_days < 0:
+            raise ValueError(f"retention_days must be >= 0, not {retention_days}")
+        with self._lock:
+            doc = self._docs.get(run_id)
+            now_us = self._now_us
+        if doc is None:
+            raise KeyError(f"no run {run_id}")
+        reference_us = retention_reference_us(_decode(doc))
+        return reference_us is not None and reference_us < now_us - int(
+            retention_days * _US_PER_DAY
+        )
+
     # ------------------------------------------------- serialized access (server)
     def sync_json(self, sync_id: int) -> bytes | None:
         """Cached JSON of a live sync, or None."""
@@ -285,10 +378,18 @@ class World:
                 return None
             return self._docs[run_id]
 
-    def sync_page_json(self, page: int, per_page: int, descending: bool) -> tuple[int, list[bytes]]:
-        """(total, cached JSON of one page) of live syncs ordered by (created_at, id)."""
+    def sync_page_json(
+        self, page: int, per_page: int, descending: bool, group: str | None = None
+    ) -> tuple[int, list[bytes]]:
+        """(total, cached JSON of one page) of live syncs ordered by (created_at, id).
+
+        ``group`` restricts the list to that group's syncs (None: every group).
+        """
         with self._lock:
-            states = sorted(self._live.values(), key=lambda s: (s.created_us, s.profile.sync_id))
+            live: Iterable[_SyncState] = self._live.values()
+            if group is not None:
+                live = [state for state in live if state.group == group]
+            states = sorted(live, key=lambda s: (s.created_us, s.profile.sync_id))
             if descending:
                 states.reverse()
             start = (page - 1) * per_page
@@ -313,6 +414,55 @@ class World:
                 selected = ids[start : start + per_page]
             docs = self._docs
             return total, [docs[run_id] for run_id in selected]
+
+    def records_json(
+        self,
+        run_id: int,
+        status: str | None = None,
+        operation: str | None = None,
+        primary_identifier: str | None = None,
+    ) -> list[bytes] | None:
+        """Cached JSON of a run's filtered records (see :meth:`records_of`), or None if the run
+        is not a run of a live sync."""
+        if self.run_json(run_id) is None:
+            return None
+        return self._filtered_records(run_id, status, operation, primary_identifier)
+
+    def _filtered_records(
+        self,
+        run_id: int,
+        status: str | None,
+        operation: str | None,
+        primary_identifier: str | None,
+    ) -> list[bytes]:
+        check_filters(status, operation)
+        return [
+            record.doc
+            for record in self._records(run_id)
+            if status_matches(record.status, status)
+            and (operation is None or record.operation == operation)
+            and (primary_identifier is None or record.identifier == primary_identifier)
+        ]
+
+    def _records(self, run_id: int) -> list[_Record]:
+        """All records of a run, cached until the run's document changes."""
+        with self._lock:
+            doc = self._docs[run_id]
+            cached = self._records_cache.get(run_id)
+            if cached is not None and cached[0] is doc:
+                return cached[1]
+            sync_id = self._run_sync[run_id]
+            sync = (self._live.get(sync_id) or self._deleted[sync_id]).sync
+        records = [
+            _Record(record["status"], record["operation"], record["identifier"], _encode(record))
+            for record in make_records(self.seed, _decode(doc), sync)
+        ]
+        with self._lock:
+            cache = self._records_cache
+            cache[run_id] = (doc, records)
+            while len(cache) > _RECORDS_CACHE_SIZE:
+                del cache[next(iter(cache))]
+        return records
 
     # ------------------------------------------------------------ mutating
     def add_run(self, sync_id: int, **fields: Any) -> dict[str, Any]:
@@ -417,7 +567,7 @@ class World:
             new_sync_times = sorted(self._random_time(old_us, new_us) for _ in range(add_syncs))
             for sync_created in new_sync_times:
                 profile = gen.new_profile(self._take_sync_id())
-                state = _SyncState(gen.make_sync(profile, sync_created, new_us), profile)
+                state = self._new_state(gen.make_sync(profile, sync_created, new_us), profile)
                 self._live[profile.sync_id] = state
                 report.added_sync_ids.append(profile.sync_id)
                 after_us = max(old_us, state.created_us)
@@ -487,6 +637,23 @@ class World:
                     updated = format_us(max(now_us, state.created_us))
                     state.set_sync({**state.sync, "status": new_status, "updated_at": updated})
                 return
+
+
+def _check_groups(groups: Sequence[str] | None) -> tuple[str, ...]:
+    if groups is None:
+        return (DEFAULT_GROUP,)
+    if isinstance(groups, str):
+        raise ValueError(f"groups must be a sequence of group ids, not the string {groups!r}")
+    checked = tuple(groups)
+    if not checked:
+        raise ValueError("groups must name at least one group id")
+    for group in checked:
+        if not isinstance(group, str) or not group or group != group.strip():
+            raise ValueError(f"group ids must be non-empty strings without padding: {group!r}")
+    duplicates = sorted({group for group in checked if checked.count(group) > 1})
+    if duplicates:
+        raise ValueError(f"group ids must be unique; repeated: {', '.join(duplicates)}")
+    return checked
 
 
 def _sync_status(last_terminal_status: str) -> str:
