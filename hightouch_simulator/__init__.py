@@ -1,1 +1,25 @@
-"""Work in progress."""
+"""A standard-library simulator of the Hightouch sync and sync-run API, for tests and demos.
+
+It never imports the product (`hightouch_source`); the product never imports it.
+"""
+
+from .api import Response
+from .faults import ALL_FAULTS, Fault, FaultPlan
+from .generator import OPEN_STATUSES, TERMINAL_STATUSES
+from .server import DEFAULT_RATE_LIMIT, HightouchSimulator, RequestLogEntry
+from .world import DEFAULT_RUN_COUNTS, AdvanceReport, World
+
+__all__ = [
+    "ALL_FAULTS",
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_RUN_COUNTS",
+    "OPEN_STATUSES",
+    "TERMINAL_STATUSES",
+    "AdvanceReport",
+    "Fault",
+    "FaultPlan",
+    "HightouchSimulator",
+    "RequestLogEntry",
+    "Response",
+    "World",
+]

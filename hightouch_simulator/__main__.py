@@ -1,0 +1,87 @@
+"""Run a standalone Hightouch simulator: ``python -m hightouch_simulator --port 8766``.
+
+The first stdout line is the API root to use as ``base_url``; stats go to stderr. SIGTERM or
+SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .faults import ALL_FAULTS, FaultPlan
+from .server import DEFAULT_RATE_LIMIT, HightouchSimulator
+from .world import World
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m hightouch_simulator", description=__doc__)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766, help="0 lets the OS choose")
+    parser.add_argument("--token", default="sim-token")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
+    parser.add_argument("--syncs", type=int, help="number of syncs (default world if not given)")
+    parser.add_argument("--runs-per-sync", type=int, default=200)
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_RATE_LIMIT[0],
+        help="requests per --rate-window seconds (0 = unlimited)",
+    )
+    parser.add_argument("--rate-window", type=float, default=DEFAULT_RATE_LIMIT[1])
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--fault-kinds", help=f"comma list of {','.join(ALL_FAULTS)}")
+    parser.add_argument("--fault-max-consecutive", type=int)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the world, serve it until SIGTERM/SIGINT, and return the exit code."""
+    args = _parse_args(argv)
+    counts = None if args.syncs is None else (args.runs_per_sync,) * args.syncs
+    world = World(seed=args.seed, sync_run_counts=counts)
+    plan = None
+    if args.fault_rate > 0:
+        kinds = ALL_FAULTS if not args.fault_kinds else args.fault_kinds.split(",")
+        plan = FaultPlan(
+            args.fault_seed, args.fault_rate, kinds, max_consecutive=args.fault_max_consecutive
+        )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    limit = (args.rate_limit, args.rate_window) if args.rate_limit > 0 else None
+    with HightouchSimulator(
+        world,
+        args.token,
+        latency=args.latency,
+        faults=plan,
+        rate_limit=limit,
+        host=args.host,
+        port=args.port,
+    ) as sim:
+        print(sim.base_url, flush=True)
+        print(
+            f"hightouch_simulator: {world.run_count} runs in {len(world.syncs)} syncs",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            pass
+    if plan is not None:
+        text = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
+        print(f"hightouch_simulator: injected faults: {text or 'none'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
