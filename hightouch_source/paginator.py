@@ -1,0 +1,42 @@
+"""Paginator for Hightouch list endpoints: `limit`/`offset` requests, `{data, hasMore}` answers."""
+
+from typing import Any
+
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Request, Response
+
+from census_source.payload import response_payload
+from hightouch_source.errors import HightouchResponseError
+
+
+class HasMorePaginator(BasePaginator):
+    """Sends `limit` and `offset`; follows `hasMore` until it is false or a page is empty.
+
+    The offset advances by the items actually received, not by `limit`, so a server that caps
+    the page size lower than asked is still read without gaps.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.offset = 0
+
+    def init_request(self, request: Request) -> None:
+        request.params.update({"limit": self.limit, "offset": self.offset})
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        has_more = response_payload(response).get("hasMore")
+        if not isinstance(has_more, bool):
+            raise HightouchResponseError(
+                f"answered JSON without a boolean 'hasMore' (got {has_more!r})"
+            )
+        received = len(data or ())
+        self.offset += received
+        if not has_more or not received:
+            self._has_next_page = False
+
+    def update_request(self, request: Request) -> None:
+        request.params["offset"] = self.offset
+
+    def __str__(self) -> str:
+        return f"HasMorePaginator(limit={self.limit}, offset={self.offset})"

@@ -1,0 +1,53 @@
+"""Client-side rate limit shared by every worker: at most N requests in any window of T seconds.
+
+Hightouch publishes its limit as 200 requests per 10 seconds, so a burst is fine as long as the
+window holds: a small load runs at full speed, a large one settles at the limit.
+"""
+
+import collections
+import threading
+import time
+from typing import Any
+
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
+
+
+class SlidingWindowLimiter:
+    """Blocks a request until fewer than `limit` requests started in the last `seconds`.
+
+    `limit=None` means no limit.
+    """
+
+    def __init__(self, limit: int | None, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._started: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Wait until this thread may send its next request, and count it."""
+        if not self.limit:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._started and self._started[0] <= now - self.seconds:
+                    self._started.popleft()
+                if len(self._started) < self.limit:
+                    self._started.append(now)
+                    return
+                wait = self._started[0] + self.seconds - now
+            time.sleep(wait)
+
+
+class RateLimitedAdapter(HTTPAdapter):
+    """HTTPAdapter that waits for the shared limiter before every send, retries included."""
+
+    def __init__(self, limiter: SlidingWindowLimiter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limiter = limiter
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        self.limiter.acquire()
+        return super().send(request, *args, **kwargs)

@@ -1,0 +1,36 @@
+"""Constants of the Hightouch API and of this source's defaults."""
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://api.hightouch.com"
+API_PREFIX: Final = "/api/v1"
+
+# Runs and syncs per list request. The docs give defaults (5 runs, 100 syncs) but no maximum;
+# 100 is assumed to be accepted. Paging advances by the items actually received, so a server
+# that serves fewer per page is still read completely.
+PAGE_SIZE: Final = 100
+
+# Statuses in which a run can still change (documented as the in-progress ones). Any status the
+# docs don't list also counts as open, so it is re-read until it reaches a known final status.
+OPEN_STATUSES: Final = frozenset({"queued", "querying", "processing", "reporting"})
+TERMINAL_STATUSES: Final = frozenset({"success", "warning", "failed", "cancelled", "interrupted"})
+
+# Runs that started this close below a sync's newest loaded start are re-checked on each load,
+# so a run committed late with an earlier startedAt is not missed.
+DEFAULT_OVERLAP_SECONDS: Final = 60.0
+# `after`/`before` are sent this much wider than the wanted instant and the edge is filtered
+# here, so it does not matter whether the API compares strictly, inclusively or in seconds.
+FILTER_SLACK_SECONDS: Final = 1.0
+
+# Hightouch's published rate limit: 200 requests per 10 seconds per workspace. The client keeps
+# a small margin on the window so network jitter never makes the server count 201.
+DEFAULT_RATE_LIMIT: Final = 200
+DEFAULT_RATE_WINDOW_SECONDS: Final = 10.0
+RATE_WINDOW_MARGIN: Final = 1.05
+
+DEFAULT_CONCURRENCY: Final = 8
+MAX_CONCURRENCY: Final = 64
+
+CONFIG_SECTION: Final = "sources.hightouch"
+SECRET_CONFIG_KEY: Final = "sources.hightouch.api_key"
+SECRET_ENV_VAR: Final = "SOURCES__HIGHTOUCH__API_KEY"
