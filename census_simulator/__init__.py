@@ -2,14 +2,30 @@
 
 from .api import Response
 from .faults import ALL_FAULTS, DESTRUCTIVE_FAULTS, Fault, FaultPlan
+from .records import (
+    DEFAULT_RECORDS_RETENTION_DAYS,
+    INVALID_KINDS,
+    RECORD_OPERATIONS,
+    RECORD_STATUS_FILTERS,
+    RECORDS_PER_STATUS_CAP,
+)
 from .server import CensusSimulator, RequestLogEntry
-from .world import DEFAULT_RUN_COUNTS, MISSING, AdvanceReport, World
+from .v2 import DEFAULT_V2_ID_STYLE, V2_ID_STYLES, as_v2, v2_run_id, v2_sync_id
+from .world import DEFAULT_GROUP, DEFAULT_RUN_COUNTS, MISSING, AdvanceReport, World
 
 __all__ = [
     "ALL_FAULTS",
+    "DEFAULT_GROUP",
+    "DEFAULT_RECORDS_RETENTION_DAYS",
     "DEFAULT_RUN_COUNTS",
+    "DEFAULT_V2_ID_STYLE",
     "DESTRUCTIVE_FAULTS",
+    "INVALID_KINDS",
     "MISSING",
+    "RECORDS_PER_STATUS_CAP",
+    "RECORD_OPERATIONS",
+    "RECORD_STATUS_FILTERS",
+    "V2_ID_STYLES",
     "AdvanceReport",
     "CensusSimulator",
     "Fault",
@@ -17,4 +33,7 @@ __all__ = [
     "RequestLogEntry",
     "Response",
     "World",
+    "as_v2",
+    "v2_run_id",
+    "v2_sync_id",
 ]

@@ -1,8 +1,8 @@
 """Run a standalone simulator: ``python -m census_simulator --port 8765``.
 
-The first stdout line is the API base URL; generation stats go to stderr. SIGTERM or SIGINT
-stops the server cleanly. ``--fault-rate 0.1 --fault-seed 7`` injects faults into about 10 % of
-requests; the injected counts go to stderr on exit.
+The first stdout line is the API v1 base URL, the second the API v2 base URL; generation stats
+go to stderr. SIGTERM or SIGINT stops the server cleanly. ``--fault-rate 0.1 --fault-seed 7``
+injects faults into about 10 % of requests; the injected counts go to stderr on exit.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .faults import ALL_FAULTS, KNOWN_FAULTS, FaultPlan
+from .records import DEFAULT_RECORDS_RETENTION_DAYS
 from .server import CensusSimulator
-from .world import World
+from .v2 import DEFAULT_V2_ID_STYLE, V2_ID_STYLES
+from .world import DEFAULT_GROUP, World
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -28,7 +30,22 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 lets the OS choose")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
-    parser.add_argument("--token", default="sim-token")
+    parser.add_argument("--token", default="sim-token", help="workspace API token (/api/v1)")
+    parser.add_argument(
+        "--personal-access-token", default="sim-pat", help="personal access token (/api/v2)"
+    )
+    parser.add_argument(
+        "--groups",
+        metavar="ID,...",
+        help=f"group ids, syncs dealt round-robin; v1 sees the first (default {DEFAULT_GROUP})",
+    )
+    parser.add_argument("--v2-id-style", choices=V2_ID_STYLES, default=DEFAULT_V2_ID_STYLE)
+    parser.add_argument(
+        "--records-retention-days",
+        type=float,
+        default=DEFAULT_RECORDS_RETENTION_DAYS,
+        help="records of runs finished longer ago answer 410",
+    )
     parser.add_argument(
         "--runs-per-sync", type=int, help="runs of each sync (default world if neither given)"
     )
@@ -45,6 +62,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     faults.add_argument("--fault-max-consecutive", type=int, metavar="N")
     faults.add_argument("--fault-slow-seconds", type=float, default=3.0)
     args = parser.parse_args(argv)
+    if args.records_retention_days < 0:
+        parser.error("--records-retention-days must be >= 0")
+    args.group_ids = None if args.groups is None else [g.strip() for g in args.groups.split(",")]
+    if args.group_ids is not None and (
+        not all(args.group_ids) or len(set(args.group_ids)) != len(args.group_ids)
+    ):
+        parser.error(f"--groups needs unique, non-empty, comma-separated ids, not {args.groups!r}")
     try:
         args.fault_plan = _fault_plan(args)
     except (ValueError, re.error) as exc:
@@ -78,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = 1000 if args.runs_per_sync is None else args.runs_per_sync
         counts = (runs,) * (200 if args.syncs is None else args.syncs)
     began = time.perf_counter()
-    world = World(seed=args.seed, sync_run_counts=counts)
+    world = World(seed=args.seed, sync_run_counts=counts, groups=args.group_ids)
     elapsed = time.perf_counter() - began
     stop = threading.Event()
 
@@ -93,10 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         token=args.token,
         latency=args.latency,
         faults=plan,
+        personal_access_token=args.personal_access_token,
+        v2_id_style=args.v2_id_style,
+        records_retention_days=args.records_retention_days,
         host=args.host,
         port=args.port,
     ) as sim:
         print(sim.base_url, flush=True)
+        print(sim.base_url_v2, flush=True)
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"census_simulator: {world.run_count} runs in {len(world.syncs)} syncs, "
