@@ -1,0 +1,85 @@
+"""Run a standalone simulator: ``python -m files_com_simulator --port 8766``.
+
+The first stdout line is the API base URL (pass it as ``base_url``); the site's size goes to
+stderr. SIGTERM or SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of
+requests; ``--advance-every 60`` moves simulated time on by that many seconds each real minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .faults import ALL_FAULTS, FaultPlan
+from .server import FilesComSimulator
+from .world import World
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m files_com_simulator", description=__doc__)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766, help="0 lets the OS choose")
+    parser.add_argument("--api-key", default="sim-files-key")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
+    parser.add_argument("--syncs", type=int, help="number of syncs (with --runs-per-sync)")
+    parser.add_argument("--runs-per-sync", type=int, help="runs of each sync")
+    parser.add_argument("--advance-every", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--fault-max-consecutive", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.fault_rate <= 1.0:
+        parser.error("--fault-rate must be within 0..1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the world, serve it until SIGTERM/SIGINT, and return the exit code."""
+    args = _parse_args(argv)
+    counts = None
+    if args.syncs is not None or args.runs_per_sync is not None:
+        counts = (args.runs_per_sync or 100,) * (args.syncs or 10)
+    world = World(seed=args.seed, sync_run_counts=counts)
+    plan = None
+    if args.fault_rate > 0:
+        plan = FaultPlan(
+            args.fault_seed, args.fault_rate, ALL_FAULTS, args.fault_max_consecutive, 1.0
+        )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with FilesComSimulator(
+        world,
+        api_key=args.api_key,
+        latency=args.latency,
+        faults=plan,
+        host=args.host,
+        port=args.port,
+    ) as sim:
+        print(sim.base_url, flush=True)
+        print(
+            f"files_com_simulator: {world.run_count} runs in {len(world.sync_ids)} syncs, "
+            f"clock at {world.now.isoformat()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop.wait(60.0 if args.advance_every > 0 else 0.5):
+            if args.advance_every > 0:
+                world.advance(seconds=args.advance_every)
+    if plan is not None:
+        injected = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
+        print(f"files_com_simulator: injected faults: {injected or 'none'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
