@@ -1,0 +1,47 @@
+"""Column hints of `sync_runs` and its `event_errors` child table, from the SyncRun model."""
+
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+
+RUN_COUNT_FIELDS = (
+    "bytes_synced",
+    "compared_files",
+    "compared_folders",
+    "errored_files",
+    "estimated_bytes_count",
+    "successful_files",
+)
+RUN_ID_FIELDS = ("sync_id", "site_id", "workspace_id")
+RUN_TIME_FIELDS = ("completed_at", "updated_at")
+RUN_TEXT_FIELDS = (
+    "status",
+    "sync_name",
+    "src_remote_server_type",
+    "dest_remote_server_type",
+    "body",
+    "log_url",
+)
+
+EVENT_ERRORS_TABLE = "sync_runs__event_errors"
+
+
+def _nullable(data_type: str) -> TColumnSchema:
+    return {"data_type": data_type, "nullable": True}  # type: ignore[typeddict-item]
+
+
+RUN_COLUMNS: TTableSchemaColumns = {
+    "id": {"data_type": "bigint", "nullable": False, "primary_key": True},
+    "created_at": {"data_type": "timestamp", "nullable": False},
+    **{name: _nullable("bigint") for name in RUN_ID_FIELDS},
+    **{name: _nullable("timestamp") for name in RUN_TIME_FIELDS},
+    **{name: _nullable("bigint") for name in RUN_COUNT_FIELDS},
+    **{name: _nullable("text") for name in RUN_TEXT_FIELDS},
+    "runtime": _nullable("double"),
+    "dry_run": _nullable("bool"),
+}
+
+# dlt unpacks the `event_errors` list of strings into sync_runs__event_errors, one row per
+# error in a `value` column, linked by _dlt_parent_id (= sync_runs._dlt_id) and ordered by
+# _dlt_list_idx. With merge on id, re-loading a run replaces its rows there.
+EVENT_ERROR_HINTS: TTableSchemaColumns = {
+    "value": {"name": "value", "data_type": "text", "nullable": True},
+}
