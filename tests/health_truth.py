@@ -1,0 +1,216 @@
+"""The health views computed in plain Python from the simulator's ground truth, and readers.
+
+An independent implementation of the definitions in pipelines/health_views.py: the tests
+compare each view with these rows.
+"""
+
+import math
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dlt
+
+from census_source.timestamps import parse_timestamp
+from tests.truth import table
+
+OUTCOMES = {"completed": "success", "failed": "failure", "skipped": "skipped"}
+FLOAT_COLUMNS = frozenset(
+    {"failure_rate_7d", "failure_rate_30d", "p50_duration_s", "p95_duration_s"}
+)
+
+
+def outcome(status: str | None) -> str:
+    return OUTCOMES.get(status or "", "open")
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else parse_timestamp(value)
+
+
+def _order(run: dict[str, Any]) -> tuple[datetime, int]:
+    created = _time(run["created_at"])
+    assert created is not None
+    return created, int(run["id"])
+
+
+def _id(value: Any) -> str:
+    """Ids are text in the views (sources differ: numbers, strings)."""
+    return str(value)
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between the closest ranks (percentile_cont)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _sum(runs: list[dict[str, Any]], field: str) -> int:
+    return sum(run.get(field) or 0 for run in runs)
+
+
+def _labels(
+    runs: list[dict[str, Any]], syncs: list[dict[str, Any]], source: str
+) -> dict[tuple[str, str], str | None]:
+    labels: dict[tuple[str, str], str | None] = {
+        (source, _id(s["id"])): s.get("label") for s in syncs
+    }
+    for run in runs:
+        labels.setdefault((source, _id(run["sync_id"])), None)
+    return labels
+
+
+def expected_health(
+    runs: list[dict[str, Any]],
+    syncs: list[dict[str, Any]],
+    now: datetime,
+    source: str = "census",
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """sync_health rows keyed by (source, sync_id)."""
+    by_sync: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        by_sync[_id(run["sync_id"])].append(run)
+    rows = {}
+    for key, label in _labels(runs, syncs, source).items():
+        history = sorted(by_sync.get(key[1], []), key=_order)
+        newest = history[-1] if history else None
+        successes = [r for r in history if outcome(r["status"]) == "success"]
+        finished = [r for r in history if outcome(r["status"]) in ("success", "failure")]
+        streak = 0
+        for run in reversed(finished):
+            if outcome(run["status"]) == "success":
+                break
+            streak += 1
+        row: dict[str, Any] = {
+            "source": source,
+            "sync_id": key[1],
+            "sync_label": label,
+            "runs": len(history),
+            "last_run_id": _id(newest["id"]) if newest else None,
+            "last_run_status": newest["status"] if newest else None,
+            "last_run_at": _time(newest["created_at"]) if newest else None,
+            "last_success_at": max(
+                (parse_timestamp(r["completed_at"] or r["created_at"]) for r in successes),
+                default=None,
+            ),
+            "consecutive_failures": streak,
+        }
+        for days in (7, 30):
+            window = [r for r in history if now - timedelta(days=days) < _order(r)[0] <= now]
+            done = [r for r in window if outcome(r["status"]) in ("success", "failure")]
+            failed = [r for r in done if outcome(r["status"]) == "failure"]
+            row[f"finished_runs_{days}d"] = len(done)
+            row[f"failed_runs_{days}d"] = len(failed)
+            row[f"records_failed_{days}d"] = _sum(window, "records_failed")
+            row[f"records_invalid_{days}d"] = _sum(window, "records_invalid")
+            row[f"failure_rate_{days}d"] = len(failed) / len(done) if done else None
+            if days == 30:
+                durations = [
+                    (parse_timestamp(r["completed_at"]) - parse_timestamp(r["created_at"]))
+                    / timedelta(seconds=1)
+                    for r in done
+                    if r.get("completed_at") is not None
+                ]
+                row["p50_duration_s"] = _percentile(durations, 0.5)
+                row["p95_duration_s"] = _percentile(durations, 0.95)
+        rows[key] = row
+    return rows
+
+
+def expected_daily(
+    runs: list[dict[str, Any]], source: str = "census"
+) -> dict[tuple[str, str, date], dict[str, Any]]:
+    """sync_run_daily rows keyed by (source, sync_id, UTC day)."""
+    groups: dict[tuple[str, str, date], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[(source, _id(run["sync_id"]), _order(run)[0].date())].append(run)
+    rows = {}
+    for key, day_runs in groups.items():
+        outcomes = [outcome(r["status"]) for r in day_runs]
+        rows[key] = {
+            "source": key[0],
+            "sync_id": key[1],
+            "day": key[2],
+            "runs": len(day_runs),
+            "finished_runs": sum(o in ("success", "failure") for o in outcomes),
+            "failed_runs": outcomes.count("failure"),
+            **{
+                f"records_{name}": _sum(day_runs, f"records_{name}")
+                for name in ("processed", "updated", "failed", "invalid")
+            },
+        }
+    return rows
+
+
+def expected_errors(
+    runs: list[dict[str, Any]], syncs: list[dict[str, Any]], source: str = "census"
+) -> list[dict[str, Any]]:
+    """sync_run_errors rows, newest first."""
+    labels = _labels(runs, syncs, source)
+    failed = sorted((r for r in runs if outcome(r["status"]) == "failure"), key=_order)
+    return [
+        {
+            "source": source,
+            "sync_id": _id(r["sync_id"]),
+            "sync_label": labels[(source, _id(r["sync_id"]))],
+            "run_id": _id(r["id"]),
+            "status": r["status"],
+            "created_at": _time(r["created_at"]),
+            "completed_at": _time(r.get("completed_at")),
+            **{
+                name: r.get(name)
+                for name in (
+                    "error_code",
+                    "error_message",
+                    "error_detail",
+                    "records_failed",
+                    "records_invalid",
+                )
+            },
+        }
+        for r in reversed(failed)
+    ]
+
+
+def view_rows(pipeline: dlt.Pipeline, view: str, setup: str | None = None) -> list[dict[str, Any]]:
+    """Every row of a view as a dict, in the view's own order (`setup`: SQL run first)."""
+    with pipeline.sql_client() as client:
+        if setup:
+            client.execute_sql(setup)
+        with client.execute_query(f"SELECT * FROM {table(pipeline, view)}") as cursor:
+            names = [column[0] for column in cursor.description]
+            raw = cursor.fetchall()
+    rows = query_rows(raw)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def query_rows(raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with timestamps as UTC datetimes, whatever the session's time zone."""
+    return [tuple(_utc(value) for value in row) for row in raw]
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        assert value.tzinfo is not None, "naive timestamp from a view"
+        return value.astimezone(UTC)
+    return value
+
+
+def assert_rows_equal(
+    actual: dict[Any, dict[str, Any]], expected: dict[Any, dict[str, Any]]
+) -> None:
+    """Same keys and values; floating columns equal to 12 significant digits."""
+    assert sorted(actual, key=str) == sorted(expected, key=str)
+    for key, row in expected.items():
+        got = actual[key]
+        assert set(got) == set(row), f"{key}: columns {sorted(got)} != {sorted(row)}"
+        for column, value in row.items():
+            if column in FLOAT_COLUMNS and value is not None and got[column] is not None:
+                assert math.isclose(got[column], value, rel_tol=1e-12), (key, column)
+            else:
+                assert got[column] == value, f"{key} {column}: {got[column]!r} != {value!r}"
