@@ -1,7 +1,8 @@
 """`syncruns`: load Census sync-run history with dlt (scheduled run, backfill, demo).
 
 Exit codes: 0 ok, 2 bad input or config, 3 authentication, 4 API unreachable after retries,
-5 partial load (some syncs failed after retries, the rest loaded), 1 anything else.
+5 partial load (some syncs failed after retries, the rest loaded), 6 unhealthy (`check`),
+1 anything else.
 Failures print one line; `--debug` adds the traceback.
 """
 
@@ -11,7 +12,8 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,6 +28,8 @@ from pipelines.destinations import (
     duckdb_destination,
 )
 from pipelines.exit_codes import ExitCode, classify
+from pipelines.health_cli import add_health_commands, command_check, command_report
+from pipelines.health_views import refresh_health_views
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
 from pipelines.summary import RunSummary, combined, count_runs, render, summarize
@@ -102,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="simulator -> local DuckDB, then print a summary"
     )
     demo.add_argument("--seed", type=int, default=7, help="simulated workspace seed")
+    add_health_commands(commands, common)
     return parser
 
 
@@ -152,6 +157,9 @@ def load(
     before = count_runs(pipeline)
     finish_interrupted_load(pipeline)
     info = pipeline.run(source)
+    problem = refresh_health_views(pipeline)
+    if problem:
+        print(f"syncruns: warning: {problem}", file=sys.stderr)
     elapsed = time.monotonic() - started
     requests = requests_made() if requests_made else None
     return summarize(pipeline, command, info, before, elapsed, requests)
@@ -223,6 +231,12 @@ def command_demo(args: argparse.Namespace) -> ExitCode:
         db_file.unlink()
     pipeline = make_pipeline(args, args.pipeline_name)
     world = World(seed=args.seed)
+    # the same workspace with its history ending now, so the health views' 7/30-day windows
+    # cover it (an hour-aligned shift keeps every generated run the same)
+    span = world.now - world.start + timedelta(hours=2)  # room for the simulated hour below
+    world = World(
+        seed=args.seed, start=(datetime.now(UTC) - span).replace(minute=0, second=0, microsecond=0)
+    )
     with CensusSimulator(world, token=DEMO_TOKEN) as simulator:
         options = {**source_options(args), "base_url": simulator.base_url}
 
@@ -253,10 +267,17 @@ def command_demo(args: argparse.Namespace) -> ExitCode:
             f"  python -c \"import duckdb; print(duckdb.connect('{db_file}').sql("
             f"'select status, count(*) from {args.dataset}.sync_runs group by 1'))\""
         )
+        print(f"  syncruns report --duckdb-path {db_file} --dataset {args.dataset}")
     return ExitCode.OK
 
 
-COMMANDS = {"run": command_run, "backfill": command_backfill, "demo": command_demo}
+COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
+    "run": command_run,
+    "backfill": command_backfill,
+    "demo": command_demo,
+    "report": lambda args: command_report(args, make_pipeline(args, args.pipeline_name)),
+    "check": lambda args: command_check(args, make_pipeline(args, args.pipeline_name)),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from census_source.errors import (
     CensusNotFoundError,
     CensusUnreachableError,
 )
+from pipelines.health_views import HealthViewsError
 
 
 class ExitCode(IntEnum):
@@ -37,6 +38,7 @@ class ExitCode(IntEnum):
     AUTH = 3
     UNREACHABLE = 4
     PARTIAL = 5
+    UNHEALTHY = 6  # `syncruns check`: a sync crossed a threshold
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:
@@ -59,7 +61,7 @@ def classify(error: BaseException) -> tuple[ExitCode, str]:
             return ExitCode.AUTH, str(cause)
         if isinstance(cause, CensusUnreachableError):
             return ExitCode.UNREACHABLE, str(cause)
-        if isinstance(cause, CensusConfigError):
+        if isinstance(cause, CensusConfigError | HealthViewsError):
             return ExitCode.BAD_INPUT, str(cause)
         if isinstance(cause, MissingDependencyException):
             return ExitCode.BAD_INPUT, _missing_packages(cause.caller, cause.dependencies)
