@@ -40,6 +40,7 @@ from hightouch_source.settings import (
     MAX_CONCURRENCY,
     PAGE_SIZE,
     RATE_WINDOW_MARGIN,
+    RATE_WINDOW_MIN_MARGIN_SECONDS,
 )
 from hightouch_source.tables import RUN_COLUMNS, SYNC_COLUMNS
 
@@ -93,9 +94,8 @@ def hightouch_source(
     validate_range("rate_limit", rate_limit, 0)
     validate_range("rate_limit_window_seconds", rate_limit_window_seconds, 0.001)
     validate_range("page_size", page_size, 1, 100)
-    limiter = SlidingWindowLimiter(
-        int(rate_limit) or None, rate_limit_window_seconds * RATE_WINDOW_MARGIN
-    )
+    margin = max(rate_limit_window_seconds * RATE_WINDOW_MARGIN, RATE_WINDOW_MIN_MARGIN_SECONDS)
+    limiter = SlidingWindowLimiter(int(rate_limit) or None, rate_limit_window_seconds + margin)
     api = HightouchApi(root, token, limiter, int(page_size))
     options = RunOptions(
         window=window,

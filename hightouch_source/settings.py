@@ -22,11 +22,13 @@ DEFAULT_OVERLAP_SECONDS: Final = 60.0
 # here, so it does not matter whether the API compares strictly, inclusively or in seconds.
 FILTER_SLACK_SECONDS: Final = 1.0
 
-# Hightouch's published rate limit: 200 requests per 10 seconds per workspace. The client keeps
-# a small margin on the window so network jitter never makes the server count 201.
+# Hightouch's published rate limit: 200 requests per 10 seconds per workspace. The client widens
+# its window by a margin (5 %, at least 0.2 s) so delays between sending and the server's count
+# never make the server see 201.
 DEFAULT_RATE_LIMIT: Final = 200
 DEFAULT_RATE_WINDOW_SECONDS: Final = 10.0
-RATE_WINDOW_MARGIN: Final = 1.05
+RATE_WINDOW_MARGIN: Final = 0.05
+RATE_WINDOW_MIN_MARGIN_SECONDS: Final = 0.2
 
 DEFAULT_CONCURRENCY: Final = 8
 MAX_CONCURRENCY: Final = 64

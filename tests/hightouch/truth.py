@@ -1,0 +1,110 @@
+"""Expected table contents from the simulator's ground truth, and readers of the DuckDB tables."""
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+
+from census_source.timestamps import parse_timestamp
+from hightouch_simulator import HightouchSimulator, RequestLogEntry, World
+
+TIME_FIELDS = {"createdAt": "created_at", "startedAt": "started_at", "finishedAt": "finished_at"}
+PLAIN_FIELDS = {
+    "status": "status",
+    "error": "error",
+    "completionRatio": "completion_ratio",
+    "querySize": "query_size",
+}
+GROUPS = {
+    "plannedRows": "planned_rows",
+    "successfulRows": "successful_rows",
+    "failedRows": "failed_rows",
+}
+COUNTS = {
+    "addedCount": "added_count",
+    "changedCount": "changed_count",
+    "removedCount": "removed_count",
+}
+
+RUN_COLUMNS = (
+    "id",
+    "sync_id",
+    *TIME_FIELDS.values(),
+    *PLAIN_FIELDS.values(),
+    *(f"{group}__{count}" for group in GROUPS.values() for count in COUNTS.values()),
+)
+
+
+def expected_row(run: dict[str, Any]) -> dict[str, Any]:
+    """The `sync_runs` row a ground-truth run (with its `syncId`) must become."""
+    row: dict[str, Any] = {"id": run["id"], "sync_id": int(run["syncId"])}
+    for field, column in TIME_FIELDS.items():
+        row[column] = None if run.get(field) is None else parse_timestamp(run[field])
+    for field, column in PLAIN_FIELDS.items():
+        row[column] = run.get(field)
+    for group, prefix in GROUPS.items():
+        for count, suffix in COUNTS.items():
+            row[f"{prefix}__{suffix}"] = (run.get(group) or {}).get(count)
+    return row
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
+
+
+def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on the pipeline's dataset (use `table()` to qualify names)."""
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(sql) or []
+        return [tuple(_normalize(v) for v in row) for row in rows]
+
+
+def table(pipeline: dlt.Pipeline, name: str) -> str:
+    """The qualified name of a table in the pipeline's dataset."""
+    with pipeline.sql_client() as client:
+        return str(client.make_qualified_table_name(name))
+
+
+def loaded_runs(pipeline: dlt.Pipeline) -> dict[int, dict[str, Any]]:
+    """Every loaded run by id, with the documented columns."""
+    rows = query(pipeline, f"SELECT {', '.join(RUN_COLUMNS)} FROM {table(pipeline, 'sync_runs')}")
+    result = {row[0]: dict(zip(RUN_COLUMNS, row, strict=True)) for row in rows}
+    assert len(result) == len(rows), "duplicate run ids in sync_runs"
+    return result
+
+
+def assert_matches_truth(pipeline: dlt.Pipeline, truth_runs: list[dict[str, Any]]) -> None:
+    """`sync_runs` equals the ground truth exactly: the same ids, every column equal."""
+    expected = {run["id"]: expected_row(run) for run in truth_runs}
+    loaded = loaded_runs(pipeline)
+    assert sorted(loaded) == sorted(expected), "run ids differ from the ground truth"
+    wrong = [run_id for run_id in expected if loaded[run_id] != expected[run_id]]
+    assert not wrong, f"{len(wrong)} runs differ, e.g. {loaded[wrong[0]]} != {expected[wrong[0]]}"
+
+
+def rows_of_load(pipeline: dlt.Pipeline, load_id: str) -> set[int]:
+    """Ids of the runs written by one load."""
+    sql = f"SELECT id FROM {table(pipeline, 'sync_runs')} WHERE _dlt_load_id = '{load_id}'"
+    return {row[0] for row in query(pipeline, sql)}
+
+
+def cursors(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The per-sync cursors in the pipeline's state ({} before any incremental load)."""
+    resources = pipeline.state.get("sources", {}).get("hightouch", {}).get("resources", {})
+    return dict(resources.get("sync_runs", {}).get("syncs", {}))
+
+
+def run_requests(sim: HightouchSimulator, sync_id: str | None = None) -> list[RequestLogEntry]:
+    """Logged requests to run listings (of one sync, or of every sync)."""
+    suffix = "/runs" if sync_id is None else f"/syncs/{sync_id}/runs"
+    return [entry for entry in sim.requests if entry.path.endswith(suffix)]
+
+
+def full_load_requests(world: World) -> int:
+    """The floor of a full load: the sync list, then one request per 100 runs (at least one)."""
+    syncs = world.syncs
+    runs = sum(max(1, math.ceil(len(world.runs_of(s["id"]) or []) / 100)) for s in syncs)
+    return math.ceil(max(1, len(syncs)) / 100) + runs
