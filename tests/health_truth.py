@@ -11,6 +11,7 @@ from typing import Any
 
 import dlt
 
+from census_simulator import World
 from census_source.timestamps import parse_timestamp
 from tests.truth import table
 
@@ -214,3 +215,14 @@ def assert_rows_equal(
                 assert math.isclose(got[column], value, rel_tol=1e-12), (key, column)
             else:
                 assert got[column] == value, f"{key} {column}: {got[column]!r} != {value!r}"
+
+
+def recent_world(seed: int, counts: tuple[int, ...]) -> World:
+    """A seeded world whose history ends about two hours ago (for the CLI's real clock).
+
+    An hour-aligned shift of `start` keeps every generated run the same.
+    """
+    world = World(seed=seed, sync_run_counts=counts)
+    span = world.now - world.start + timedelta(hours=2)
+    start = (datetime.now(UTC) - span).replace(minute=0, second=0, microsecond=0)
+    return World(seed=seed, sync_run_counts=counts, start=start)
