@@ -1,6 +1,7 @@
 """A start_date/end_date window loads exactly the runs created in it and leaves the cursor alone."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import dlt
 
@@ -11,11 +12,11 @@ from tests.files_com.conftest import source_for
 from tests.files_com.truth import assert_matches_truth, cursor_state, list_requests
 
 
-def created_in(world: World, start: datetime, end: datetime) -> list[dict[str, object]]:
+def created_in(world: World, start: datetime, end: datetime) -> list[dict[str, Any]]:
     return [
         run
         for run in world.ground_truth_runs()
-        if start <= parse_timestamp(str(run["created_at"])) < end
+        if start <= parse_timestamp(run["created_at"]) < end
     ]
 
 
