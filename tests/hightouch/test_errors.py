@@ -1,5 +1,7 @@
 """Bad input and refused tokens: one clear line naming what to fix, and nothing loaded."""
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -100,3 +102,23 @@ def test_the_key_comes_from_dlt_config(
     pipeline.run(hightouch_source(base_url=simulator.base_url))
 
     assert_matches_truth(pipeline, [r for r in world.ground_truth_runs() if r["syncId"] == "1003"])
+
+
+def test_the_key_is_stored_nowhere(
+    simulator: HightouchSimulator, pipeline: dlt.Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    info = pipeline.run(source_for(simulator))
+
+    files = [path for path in Path(pipeline.pipelines_dir).rglob("*") if path.is_file()]
+    files.append(Path(pipeline.destination.config_params["credentials"]))
+    assert len(files) > 5 and any(
+        pipeline.pipeline_name.encode() in path.read_bytes() for path in files
+    )
+    leaks = [str(path) for path in files if TOKEN.encode() in path.read_bytes()]
+    assert leaks == []
+    assert (
+        TOKEN not in caplog.text
+        and TOKEN not in str(info)
+        and TOKEN not in str(pipeline.last_trace)
+    )
