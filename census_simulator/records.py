@@ -221,7 +221,7 @@ def _schema(seed: int, sync: Mapping[str, Any]) -> _Schema:
             key, key_column = name, column
         else:
             fields.append((name, column))
-    fields.extend((extra, extra) for extra in rng.sample(_EXTRAS, rng.randint(0, 3)))
+    fields.extend((extra, extra) for extra in rng.sample(_EXTRAS, rng.randint(1, 4)))
     return _Schema(key, key_column, tuple(field for field in fields if field[0] != key))
 
 
