@@ -1,14 +1,15 @@
 """A start_date/end_date window loads exactly the runs created in it and leaves the cursor alone."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import dlt
 
 from census_source.timestamps import parse_timestamp
-from files_com_simulator import FilesComSimulator, World
+from files_com_simulator import FilesComSimulator, RequestLogEntry, Response, World
 from files_com_source.cursor import api_timestamp
-from tests.files_com.conftest import source_for
+from tests.files_com.conftest import API_KEY, source_for
 from tests.files_com.truth import assert_matches_truth, cursor_state, list_requests
 
 
@@ -77,3 +78,24 @@ def test_backfill_then_incremental_ends_exact(
     pipeline.run(source_for(simulator))
 
     assert_matches_truth(pipeline, world.ground_truth_runs())
+
+
+class FilterIgnoringSimulator(FilesComSimulator):
+    """An API that ignores the created_at filters and answers every run."""
+
+    def fault_for(self, entry: RequestLogEntry) -> Response | None:
+        if not entry.path.endswith("/sync_runs"):
+            return None
+        body = json.dumps(self.world.ground_truth_runs()).encode()
+        return Response(200, body)
+
+
+def test_window_stays_exact_when_the_api_ignores_the_filter(
+    world: World, pipeline: dlt.Pipeline
+) -> None:
+    times = sorted(parse_timestamp(run["created_at"]) for run in world.ground_truth_runs())
+    start, end = times[200], times[300]
+    with FilterIgnoringSimulator(world, api_key=API_KEY) as sim:
+        pipeline.run(source_for(sim, start_date=start, end_date=end))
+
+    assert_matches_truth(pipeline, created_in(world, start, end))
