@@ -4,7 +4,8 @@ Two versions share the routes, envelopes and paging. ``/api/v1`` (workspace API 
 only the syncs of ``world.groups[0]``, the token's workspace; everything of another group is
 404. ``/api/v2`` (personal access token) sees every group, renders documents with
 :func:`~census_simulator.v2.as_v2` and takes path ids in the simulator's v2 id style.
-``GET /syncs`` on v2 takes an optional ``group_id``; other v2 endpoints ignore it.
+``GET /syncs`` on v2 takes an optional ``group_id`` (an empty value is no filter, an unknown one
+404 ``group not found``); other v2 endpoints ignore it.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ FIRST_RUN_ID: Final = 100_000
 
 _SLOT_US: Final = 15 * US_PER_MIN
 _US_PER_DAY: Final = 86_400 * US_PER_S
-_RECORDS_CACHE_SIZE: Final = 256
+_RECORDS_CACHE_SIZE: Final = 64
+"""Runs whose generated records are kept (at most 450 records each)."""
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
