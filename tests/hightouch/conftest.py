@@ -4,20 +4,18 @@ Names shadow the Census fixtures of tests/conftest.py for the tests in this fold
 """
 
 import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
 import pytest
 
 from hightouch_simulator import HightouchSimulator, World
+from tests.conftest import PipelineFactory
 
 TOKEN = "ht-sim-token-8c41d0e5"
 
 os.environ.pop("SOURCES__HIGHTOUCH__API_KEY", None)
-
-PipelineFactory = Callable[..., dlt.Pipeline]
 
 
 @pytest.fixture
@@ -34,24 +32,9 @@ def simulator(world: World) -> Iterator[HightouchSimulator]:
 
 
 @pytest.fixture
-def make_pipeline(tmp_path: Path) -> PipelineFactory:
-    """Build dlt pipelines whose state and DuckDB file live in this test's temp folder."""
-
-    def make(name: str = "hightouch_test", dataset: str = "hightouch") -> dlt.Pipeline:
-        return dlt.pipeline(
-            pipeline_name=name,
-            pipelines_dir=str(tmp_path / "pipelines"),
-            destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
-            dataset_name=dataset,
-        )
-
-    return make
-
-
-@pytest.fixture
 def pipeline(make_pipeline: PipelineFactory) -> dlt.Pipeline:
-    """A fresh pipeline for this test."""
-    return make_pipeline()
+    """A fresh pipeline for this test (`make_pipeline` comes from tests/conftest.py)."""
+    return make_pipeline("hightouch_test", "hightouch")
 
 
 def source_for(sim: HightouchSimulator, **options: Any) -> Any:

@@ -1,13 +1,15 @@
 """Expected table contents from the simulator's ground truth, and readers of the DuckDB tables."""
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 
 from census_source.timestamps import parse_timestamp
 from hightouch_simulator import HightouchSimulator, RequestLogEntry, World
+from tests.truth import query, table
+
+__all__ = ["query", "table"]  # the generic DuckDB readers, shared with the Census tests
 
 TIME_FIELDS = {"createdAt": "created_at", "startedAt": "started_at", "finishedAt": "finished_at"}
 PLAIN_FIELDS = {
@@ -47,25 +49,6 @@ def expected_row(run: dict[str, Any]) -> dict[str, Any]:
         for count, suffix in COUNTS.items():
             row[f"{prefix}__{suffix}"] = (run.get(group) or {}).get(count)
     return row
-
-
-def _normalize(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return value
-
-
-def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of a query on the pipeline's dataset (use `table()` to qualify names)."""
-    with pipeline.sql_client() as client:
-        rows = client.execute_sql(sql) or []
-        return [tuple(_normalize(v) for v in row) for row in rows]
-
-
-def table(pipeline: dlt.Pipeline, name: str) -> str:
-    """The qualified name of a table in the pipeline's dataset."""
-    with pipeline.sql_client() as client:
-        return str(client.make_qualified_table_name(name))
 
 
 def loaded_runs(pipeline: dlt.Pipeline) -> dict[int, dict[str, Any]]:
