@@ -145,13 +145,17 @@ def test_open_runs_finish_and_their_errors_are_replaced(
     sync_id = world.sync_ids[3]
     growing = world.add_run(sync_id, status="in_progress", event_errors=["slow listing"])
     clearing = world.add_run(sync_id, status="in_progress", event_errors=["retrying /a.txt"])
+    undocumented = world.add_run(sync_id, status="queued")  # a status the docs do not list
     pipeline.run(source_for(simulator))
     assert_matches_truth(pipeline, world.ground_truth_runs())
+    cursor = cursor_state(pipeline)
+    assert cursor is not None and str(undocumented["id"]) in cursor["open_runs"]
 
     world.update_run(
         growing["id"], status="failure", event_errors=["slow listing", "gave up on /b.txt"]
     )
     world.update_run(clearing["id"], status="success", event_errors=[])
+    world.update_run(undocumented["id"], status="skipped")
     world.advance(seconds=600, new_runs_per_sync=0)
     assert not world.open_run_ids()
     pipeline.run(source_for(simulator))
