@@ -24,9 +24,9 @@ def read_table(bucket: Path, dataset: str, name: str) -> list[dict[str, Any]]:
     """Every row of every parquet file of a table."""
     files = sorted((bucket / dataset / name).glob("*.parquet"))
     assert files, f"no parquet files for {name}"
-    return pa.concat_tables(
-        [pq.read_table(f) for f in files], promote_options="default"
-    ).to_pylist()
+    combined = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+    rows: list[dict[str, Any]] = combined.to_pylist()
+    return rows
 
 
 def newest(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
