@@ -126,7 +126,8 @@ def _problems(row: dict[str, Any], limits: Thresholds, now: datetime) -> list[Pr
                 "consecutive_failures",
                 streak,
                 limits.max_consecutive_failures,
-                f"{streak} consecutive failures (max {limits.max_consecutive_failures})",
+                f"{streak} consecutive failure{'s' if streak != 1 else ''} "
+                f"(max {limits.max_consecutive_failures})",
             )
         )
     rate = row[f"failure_rate_{limits.window}"]
