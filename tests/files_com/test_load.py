@@ -181,7 +181,8 @@ def test_late_and_same_second_runs_inside_the_overlap_are_loaded(
     high_water = parse_timestamp(cursor["high_water"])
     sync_id = world.sync_ids[4]
     late = [
-        world.add_run(sync_id, created_at=high_water, status="success"),  # same instant
+        # same instant, with a field the docs do not list
+        world.add_run(sync_id, created_at=high_water, status="success", trigger="api"),
         world.add_run(sync_id, created_at=high_water - timedelta(seconds=45), status="failure"),
         # later by half a second: "…00.5Z" sorts before "…00Z" as a string, not as a time
         world.add_run(
@@ -193,6 +194,8 @@ def test_late_and_same_second_runs_inside_the_overlap_are_loaded(
 
     assert_matches_truth(pipeline, world.ground_truth_runs())
     assert {run["id"] for run in late} <= rows_written(pipeline, info)
+    extra = query(pipeline, "SELECT id, trigger FROM {sync_runs} WHERE trigger IS NOT NULL")
+    assert extra == [(late[0]["id"], "api")]  # undocumented fields pass through
 
 
 def test_open_run_gone_from_the_api_is_dropped_from_the_cursor(
