@@ -33,7 +33,6 @@ Dialect = Literal["duckdb", "postgres"]
 VIEW_NAMES = ("sync_health", "sync_run_daily", "sync_run_errors")
 DIALECTS: dict[str, Dialect] = {
     "dlt.destinations.duckdb": "duckdb",
-    "dlt.destinations.motherduck": "duckdb",
     "dlt.destinations.postgres": "postgres",
 }
 
