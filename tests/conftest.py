@@ -11,6 +11,7 @@ import pytest
 from census_simulator import CensusSimulator, World
 
 TOKEN = "sim-token-3f9a1c77e2"
+PERSONAL_TOKEN = "sim-pat-8d2e44b0c1"  # what API v2 takes
 
 # Fast retries: the suite exercises failures, not patience.
 os.environ.setdefault("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
@@ -27,7 +28,7 @@ def world() -> World:
 @pytest.fixture
 def simulator(world: World) -> Iterator[CensusSimulator]:
     """The simulator serving `world` over real HTTP on loopback."""
-    with CensusSimulator(world, token=TOKEN) as sim:
+    with CensusSimulator(world, token=TOKEN, personal_access_token=PERSONAL_TOKEN) as sim:
         yield sim
 
 
@@ -60,3 +61,12 @@ def source_for(sim: CensusSimulator, **options: Any) -> Any:
     from census_source import census_source
 
     return census_source(api_key=TOKEN, base_url=sim.base_url, **options)
+
+
+def source_v2_for(sim: CensusSimulator, **options: Any) -> Any:
+    """census_source speaking API v2 to the simulator with a personal access token."""
+    from census_source import census_source
+
+    return census_source(
+        api_key=PERSONAL_TOKEN, base_url=sim.base_url_v2, api_version="v2", **options
+    )
