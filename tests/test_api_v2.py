@@ -19,7 +19,11 @@ def v2_truth(world: World, style: str = "string") -> list[dict[str, Any]]:
 
 def column_types(pipeline: dlt.Pipeline, name: str) -> dict[str, str]:
     columns = pipeline.default_schema.get_table_columns(name)
-    return {column: spec["data_type"] for column, spec in columns.items() if "data_type" in spec}
+    return {
+        column: str(spec.get("data_type"))
+        for column, spec in columns.items()
+        if "data_type" in spec
+    }
 
 
 def test_v2_full_and_incremental_loads_are_exact_with_text_ids(

@@ -39,6 +39,7 @@ DATA_TABLES = ("sync_runs", "syncs", "sync_runs__sync_trigger_reason")
 FAILED, BAD_INPUT, AUTH, UNREACHABLE = 1, 2, 3, 4
 
 TOKEN_ENV = "SOURCES__CENSUS__API_KEY"
+V2_TOKEN = "sim-pat"  # the simulator's default personal access token
 
 
 class Touched(AssertionError):
@@ -111,6 +112,32 @@ CASES = [
     case(
         "token-forbidden-403", "run", AUTH, "refused access (403)", "GET /syncs page 1",
         *TOKEN_KEYS, script=on_syncs_list(FORBIDDEN),
+    ),
+    # --- the API version (issue 6)
+    case(
+        "api-version-unknown", "run --api-version v3", BAD_INPUT, "Unknown API version 'v3'",
+        "sources.census.api_version",
+    ),
+    case(
+        "group-id-on-v1", "run --group-id projected_sickle", BAD_INPUT,
+        "group_id applies only to API v2", "sources.census.api_version",
+    ),
+    case(
+        "base-url-of-the-other-version", "run --api-version v2", BAD_INPUT,
+        "sources.census.base_url ends with /api/v1 but sources.census.api_version is 'v2'",
+    ),
+    case(
+        "workspace-token-on-v2", "run --api-version v2 --base-url {root}/api/v2", AUTH,
+        "requires a personal access token", "api_version = 'v1'", *TOKEN_KEYS,
+    ),
+    case(
+        "personal-token-on-v1", "run", AUTH, "requires a workspace API token",
+        "api_version = 'v2'", env=token(V2_TOKEN),
+    ),
+    case(
+        "v2-group-unknown", "run --api-version v2 --base-url {root}/api/v2 --group-id nowhere",
+        BAD_INPUT, "does not know group 'nowhere'", "sources.census.group_id",
+        env=token(V2_TOKEN),
     ),
     # --- where the API is
     case(

@@ -1,0 +1,63 @@
+"""The `syncruns` CLI with API v2, `--records`, and the v1 retirement warning."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from census_simulator import CensusSimulator, World
+from pipelines.census_pipeline import main
+from tests.conftest import PERSONAL_TOKEN, TOKEN
+from tests.test_cli import summary_value, syncruns
+from tests.test_records import RETENTION, record_truth, world_ending_now
+
+
+def test_run_over_v2_with_records_reports_them(tmp_path: Path) -> None:
+    world = world_ending_now(seed=2)
+    with CensusSimulator(world, token=TOKEN, personal_access_token=PERSONAL_TOKEN) as sim:
+        before = datetime.now(UTC)
+        result = syncruns(
+            "run", "--quiet", "--api-version", "v2", "--base-url", sim.base_url_v2, "--records",
+            cwd=tmp_path, token=PERSONAL_TOKEN,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected, runs, expired = record_truth(world, before - RETENTION, id_of=str)
+    assert summary_value(result.stdout, "records loaded") == sum(expected.values())
+    assert summary_value(result.stdout, "runs w/ records") == len(runs)
+    assert f"Records of {len(expired):,} runs are past Census's retention" in result.stdout
+    assert "WARNING" not in result.stdout
+
+
+@pytest.fixture
+def v1_served() -> CensusSimulator:
+    return CensusSimulator(World(seed=5, sync_run_counts=(3, 40)), token=TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("today", "version", "warned"),
+    [
+        (datetime(2026, 12, 1, tzinfo=UTC), "v1", False),
+        (datetime(2026, 12, 20, tzinfo=UTC), "v1", True),
+        (datetime(2026, 12, 20, tzinfo=UTC), "v2", False),
+    ],
+)
+def test_v1_runs_carry_a_warning_from_mid_december(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    v1_served: CensusSimulator,
+    today: datetime,
+    version: str,
+    warned: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_data"))
+    monkeypatch.setenv("SOURCES__CENSUS__API_KEY", TOKEN if version == "v1" else "sim-pat")
+    with v1_served as sim, time_machine.travel(today, tick=True):
+        base = sim.base_url if version == "v1" else sim.base_url_v2
+        code = main(["run", "--quiet", "--api-version", version, "--base-url", base])
+    out = capsys.readouterr().out
+    assert code == 0
+    warning = "WARNING: Census API v1 will be retired on 2027-01-15: switch to v2"
+    assert (warning in out) is warned
