@@ -10,7 +10,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import Any, Final
 
@@ -175,6 +175,24 @@ class World:
         self._next_run_id = FIRST_RUN_ID
         self._now_us = to_us(self.start)
         self._build(counts)
+
+    @classmethod
+    def ending_near(
+        cls,
+        when: datetime,
+        seed: int = 0,
+        sync_run_counts: Sequence[int] | None = None,
+        groups: Sequence[str] | None = None,
+    ) -> World:
+        """The world of this seed moved in time so that its clock is at most 15 min before `when`.
+
+        It moves by whole quarter hours, so its shape (runs, statuses, counts) is the same as
+        the unmoved world's; only the timestamps differ. Used where real-time retention matters.
+        """
+        probe = cls(seed=seed, sync_run_counts=sync_run_counts, groups=groups)
+        quarters = (when - probe.now) // timedelta(minutes=15)
+        start = probe.start + quarters * timedelta(minutes=15)
+        return cls(seed=seed, sync_run_counts=sync_run_counts, start=start, groups=groups)
 
     # ------------------------------------------------------------ building
     def _build(self, counts: tuple[int, ...]) -> None:

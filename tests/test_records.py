@@ -20,15 +20,8 @@ COUNTS = (0, 1, 60, 130, 900, 25)
 
 
 def world_ending_now(seed: int, counts: tuple[int, ...] = COUNTS) -> World:
-    """A world whose clock is (just under) the real now, so retention means what it says.
-
-    The shift is whole quarter hours, so the world's shape is the same whatever the time.
-    """
-    probe = World(seed=seed, sync_run_counts=counts)
-    quarters = (datetime.now(UTC) - probe.now) // timedelta(minutes=15)
-    return World(
-        seed=seed, sync_run_counts=counts, start=probe.start + quarters * timedelta(minutes=15)
-    )
+    """A world whose clock is (just under) the real now, so retention means what it says."""
+    return World.ending_near(datetime.now(UTC), seed=seed, sync_run_counts=counts)
 
 
 def finished(run: dict[str, Any]) -> datetime:
