@@ -216,7 +216,7 @@ class CensusApi:
     def _auth_message(self, status: int, where: str, response: Response | None) -> str:
         verb = "rejected the API token" if status == 401 else "refused access"
         version, other = self.version, "v2" if self.version.name == "v1" else "v1"
-        said = _server_message(response)
+        said = _server_message(response, self._auth.token)
         return (
             f"Census {verb} ({status}) on {where}{said}: API {version.name} takes a "
             f"{version.token_kind}; set one in {SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR}), "
@@ -229,8 +229,8 @@ def _segment(resource_id: str) -> str:
     return quote(str(resource_id), safe="")
 
 
-def _server_message(response: Response | None) -> str:
-    """The API's own error message, quoted, or nothing when it gave none."""
+def _server_message(response: Response | None, token: str) -> str:
+    """The API's own error message, quoted (never echoing the token), or nothing."""
     try:
         payload = response_payload(response) if response is not None else None
     except ValueError:
@@ -238,5 +238,5 @@ def _server_message(response: Response | None) -> str:
     message = payload.get("message") if isinstance(payload, dict) else None
     if not isinstance(message, str) or not message.strip():
         return ""
-    text = " ".join(message.split())[:_MAX_QUOTED_MESSAGE]
+    text = " ".join(message.replace(token, "<token>").split())[:_MAX_QUOTED_MESSAGE]
     return f' (Census: "{text}")'

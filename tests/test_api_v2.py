@@ -1,12 +1,13 @@
 """Census API v2: exact loads, group scope, id types, migration from v1, and wrong tokens."""
 
+import json
 import math
 from typing import Any
 
 import dlt
 import pytest
 
-from census_simulator import CensusSimulator, World, as_v2
+from census_simulator import CensusSimulator, Response, World, as_v2
 from census_source.errors import CensusAuthError, CensusConfigError
 from tests.conftest import PERSONAL_TOKEN, TOKEN, source_for, source_v2_for
 from tests.truth import assert_matches_truth, query, table
@@ -155,3 +156,23 @@ def test_a_token_of_the_other_api_version_gets_a_clear_error(
 def test_group_id_with_v1_is_a_config_error(simulator: CensusSimulator) -> None:
     with pytest.raises(CensusConfigError, match="group_id applies only to API v2"):
         source_for(simulator, group_id="projected_sickle")
+
+
+class EchoingSimulator(CensusSimulator):
+    """A server whose 401 message repeats the token it was sent (some APIs do)."""
+
+    def fault_for(self, entry: Any) -> Any:
+        body = json.dumps({"status": "error", "message": f"token {TOKEN} is not valid here"})
+        return Response(401, body.encode())
+
+
+def test_a_server_message_that_echoes_the_token_is_quoted_without_it(
+    world: World, pipeline: dlt.Pipeline
+) -> None:
+    with EchoingSimulator(world, token=TOKEN) as sim, pytest.raises(Exception) as raised:
+        pipeline.run(source_for(sim))
+    cause: BaseException | None = raised.value
+    while cause is not None and not isinstance(cause, CensusAuthError):
+        cause = cause.__cause__ or cause.__context__
+    assert cause is not None
+    assert TOKEN not in str(cause) and "token <token> is not valid here" in str(cause)
