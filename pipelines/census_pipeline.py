@@ -230,15 +230,13 @@ def command_demo(args: argparse.Namespace) -> ExitCode:
     if args.destination == "duckdb" and db_file.exists():
         db_file.unlink()
     pipeline = make_pipeline(args, args.pipeline_name)
-    world = World(seed=args.seed)
-    # the same workspace with its history ending now, so the health views' 7/30-day windows
-    # cover it (an hour-aligned shift keeps every generated run the same)
-    span = world.now - world.start + timedelta(hours=2)  # room for the simulated hour below
-    world = World(
-        seed=args.seed, start=(datetime.now(UTC) - span).replace(minute=0, second=0, microsecond=0)
-    )
-    with CensusSimulator(world, token=DEMO_TOKEN) as simulator:
-        options = {**source_options(args), "base_url": simulator.base_url}
+    # the same workspace with its history ending now, so the health views' 7/30-day windows and
+    # the records' 14-day retention cover it (2 h of room for the simulated hour below)
+    world = World.ending_near(datetime.now(UTC) - timedelta(hours=2), seed=args.seed)
+    v2 = (args.api_version or "v1").strip().lower() == "v2"
+    with CensusSimulator(world, token=DEMO_TOKEN, personal_access_token=DEMO_TOKEN) as simulator:
+        base_url = simulator.base_url_v2 if v2 else simulator.base_url
+        options = {**source_options(args), "base_url": base_url}
 
         def requests_made() -> int:
             count = len(simulator.requests)
