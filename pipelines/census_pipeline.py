@@ -1,4 +1,6 @@
-"""`syncruns`: load Census sync-run history with dlt (scheduled run, backfill, demo).
+"""`syncruns`: load sync-run history (Census, Hightouch, Files.com) with dlt.
+
+Commands: scheduled run, backfill, demo, report, check; `--source` picks the source.
 
 Exit codes: 0 ok, 2 bad input or config, 3 authentication, 4 API unreachable after retries,
 5 partial load (some syncs failed after retries, the rest loaded), 6 unhealthy (`check`),
@@ -13,7 +15,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,7 +22,6 @@ import dlt
 from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.runtime.collector_base import Collector
 
-from census_source import census_source
 from pipelines.destinations import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     checked_destination,
@@ -29,20 +29,16 @@ from pipelines.destinations import (
 )
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.health_cli import add_health_commands, command_check, command_report
-from pipelines.health_views import refresh_health_views
+from pipelines.health_views import drop_health_views, health_views_exist, refresh_health_views
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
+from pipelines.sources import SOURCES, SourceSpec, UsageError
 from pipelines.summary import RunSummary, combined, count_runs, render, summarize
 
-PIPELINE_NAME = "census_syncruns"
-DATASET_NAME = "census"
-DEMO_PIPELINE_NAME = "census_syncruns_demo"
-DEMO_TOKEN = "demo-token-not-a-secret"
+DEFAULT_SOURCE = "census"
+PIPELINE_NAME = SOURCES[DEFAULT_SOURCE].pipeline_name  # census_syncruns
+DATASET_NAME = SOURCES[DEFAULT_SOURCE].dataset  # census
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-class UsageError(Exception):
-    """A command-line value is invalid; the message names the flag to fix."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,8 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The `syncruns` argument parser."""
     common = _Parser(add_help=False)
     common.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
-    common.add_argument("--dataset", default=DATASET_NAME, help="dataset/schema name")
-    common.add_argument("--pipeline-name", default=PIPELINE_NAME, help="dlt pipeline name")
+    common.add_argument(
+        "--source",
+        default=DEFAULT_SOURCE,
+        choices=sorted(SOURCES),
+        help="which tool's sync runs (default census)",
+    )
+    common.add_argument("--dataset", default=None, help="dataset/schema name (default: --source)")
+    common.add_argument(
+        "--pipeline-name", default=None, help="dlt pipeline name (default <source>_syncruns)"
+    )
     common.add_argument(
         "--duckdb-path", default=None, help="DuckDB file (default <pipeline-name>.duckdb)"
     )
@@ -87,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show tracebacks")
 
     parser = _Parser(
-        prog="syncruns", description="Load Census sync-run history into a warehouse with dlt."
+        prog="syncruns",
+        description="Load the sync-run history of Census, Hightouch or Files.com with dlt.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", parents=[common], help="scheduled incremental run")
@@ -151,36 +156,40 @@ def load(
     source: Any,
     command: str,
     requests_made: Any = None,
+    spec: SourceSpec = SOURCES[DEFAULT_SOURCE],
+    refresh: Any = None,
 ) -> RunSummary:
-    """Run the pipeline and summarize what it changed."""
+    """Run the pipeline, refresh the health views, and summarize what it changed."""
     started = time.monotonic()
-    before = count_runs(pipeline)
+    before = 0 if refresh else count_runs(pipeline)
     finish_interrupted_load(pipeline)
-    info = pipeline.run(source)
-    problem = refresh_health_views(pipeline)
+    info = pipeline.run(source, refresh=refresh)
+    problem = refresh_health_views(pipeline, spec.name)
     if problem:
         print(f"syncruns: warning: {problem}", file=sys.stderr)
     elapsed = time.monotonic() - started
     requests = requests_made() if requests_made else None
-    return summarize(pipeline, command, info, before, elapsed, requests)
+    return summarize(
+        pipeline, command, info, before, elapsed, requests, failed_statuses=spec.failed_statuses
+    )
 
 
-def source_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Arguments for census_source that the command line sets (others come from config)."""
-    options: dict[str, Any] = {}
-    if args.sync_ids:
-        options["sync_ids"] = args.sync_ids
-    if args.base_url:
-        options["base_url"] = args.base_url
-    if args.region:
-        options["region"] = args.region
-    if args.api_version:
-        options["api_version"] = args.api_version
-    if args.group_id:
-        options["group_id"] = args.group_id
-    if args.records:
-        options["include_records"] = True
-    return options
+def health_views_exist_quietly(pipeline: dlt.Pipeline) -> bool:
+    """Whether the dataset has health views; False where it cannot tell (no dataset yet...)."""
+    try:
+        return health_views_exist(pipeline)
+    except Exception:  # a destination without SQL, or nothing created yet
+        return False
+
+
+def resolve_defaults(args: argparse.Namespace) -> SourceSpec:
+    """The chosen source; fills in its default pipeline name and dataset."""
+    spec = SOURCES[args.source]
+    if args.pipeline_name is None:
+        args.pipeline_name = spec.pipeline_name + ("_demo" if args.command == "demo" else "")
+    if args.dataset is None:
+        args.dataset = spec.dataset
+    return spec
 
 
 def report(summary: RunSummary) -> ExitCode:
@@ -189,28 +198,26 @@ def report(summary: RunSummary) -> ExitCode:
     return ExitCode.PARTIAL if summary.failed_syncs or summary.backfill_remaining else ExitCode.OK
 
 
-def command_run(args: argparse.Namespace) -> ExitCode:
+def command_run(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Incremental run: new and still-open runs of every sync."""
+    options = spec.options(args)
     pipeline = make_pipeline(args, args.pipeline_name)
-    return report(load(pipeline, census_source(**source_options(args)), "run"))
+    return report(load(pipeline, spec.make(**options), "run", spec=spec))
 
 
-def command_backfill(args: argparse.Namespace) -> ExitCode:
-    """Load exactly the runs created in [start, end), a batch of syncs per load.
+def command_backfill(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
+    """Load exactly the runs created in [start, end), a batch of syncs per load (Census).
 
     Each batch commits its data with the list of syncs done, so a killed backfill resumes
     where it stopped. Cursors stay as they are.
     """
+    options = {**spec.options(args), "start_date": args.start, "end_date": args.end}
+    if spec.supports_backfill_batches:
+        options["backfill_batch_syncs"] = args.batch_syncs
     pipeline = make_pipeline(args, args.pipeline_name)
     summaries: list[RunSummary] = []
     while True:
-        source = census_source(
-            start_date=args.start,
-            end_date=args.end,
-            backfill_batch_syncs=args.batch_syncs,
-            **source_options(args),
-        )
-        summary = load(pipeline, source, "backfill")
+        summary = load(pipeline, spec.make(**options), "backfill", spec=spec)
         summaries.append(summary)
         before = summaries[-2].backfill_remaining if len(summaries) > 1 else None
         stalled = summary.backfill_remaining == before
@@ -218,44 +225,33 @@ def command_backfill(args: argparse.Namespace) -> ExitCode:
             return report(combined(summaries))
 
 
-def command_demo(args: argparse.Namespace) -> ExitCode:
-    """Start the simulator, load its workspace, advance time, load again, and summarize."""
-    from census_simulator import CensusSimulator, World  # demo-only: the product never imports it
-
-    if args.pipeline_name == PIPELINE_NAME:
-        args.pipeline_name = DEMO_PIPELINE_NAME
+def command_demo(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
+    """Start the source's simulator, load it, advance time, load again, and summarize."""
+    options = spec.options(args)
     pipeline = make_pipeline(args, args.pipeline_name)
-    pipeline.drop()  # the demo always starts from an empty dataset and fresh cursors
     db_file = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
-    if args.destination == "duckdb" and db_file.exists():
-        db_file.unlink()
-    pipeline = make_pipeline(args, args.pipeline_name)
-    # the same workspace with its history ending now, so the health views' 7/30-day windows and
-    # the records' 14-day retention cover it (2 h of room for the simulated hour below)
-    world = World.ending_near(datetime.now(UTC) - timedelta(hours=2), seed=args.seed)
-    v2 = (args.api_version or "v1").strip().lower() == "v2"
-    with CensusSimulator(world, token=DEMO_TOKEN, personal_access_token=DEMO_TOKEN) as simulator:
-        base_url = simulator.base_url_v2 if v2 else simulator.base_url
-        options = {**source_options(args), "base_url": base_url}
-
-        def requests_made() -> int:
-            count = len(simulator.requests)
-            simulator.reset_log()
-            return count
-
+    v2 = str(args.api_version or "v1").strip().lower() == "v2"
+    with spec.demo(args.seed, v2) as server:
+        options.update(base_url=server.base_url, api_key=server.api_key)
+        if health_views_exist_quietly(pipeline):
+            drop_health_views(pipeline)  # PostgreSQL will not drop tables that views read
+        # the demo starts from empty tables and fresh cursors; other datasets stay as they are
         first = load(
             pipeline,
-            census_source(api_key=DEMO_TOKEN, **options),
+            spec.make(**options),
             "demo (full load)",
-            requests_made,
+            server.requests_made,
+            spec,
+            refresh="drop_sources",
         )
         print(render(first))
-        world.advance(seconds=3600)
+        server.advance(3600)
         second = load(
             pipeline,
-            census_source(api_key=DEMO_TOKEN, **options),
+            spec.make(**options),
             "demo (incremental, one simulated hour later)",
-            requests_made,
+            server.requests_made,
+            spec,
         )
         print()
         print(render(second))
@@ -265,16 +261,17 @@ def command_demo(args: argparse.Namespace) -> ExitCode:
             f"  python -c \"import duckdb; print(duckdb.connect('{db_file}').sql("
             f"'select status, count(*) from {args.dataset}.sync_runs group by 1'))\""
         )
-        print(f"  syncruns report --duckdb-path {db_file} --dataset {args.dataset}")
+        source_flag = "" if spec.name == DEFAULT_SOURCE else f" --source {spec.name}"
+        print(f"  syncruns report{source_flag} --duckdb-path {db_file} --dataset {args.dataset}")
     return ExitCode.OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, SourceSpec], ExitCode]] = {
     "run": command_run,
     "backfill": command_backfill,
     "demo": command_demo,
-    "report": lambda args: command_report(args, make_pipeline(args, args.pipeline_name)),
-    "check": lambda args: command_check(args, make_pipeline(args, args.pipeline_name)),
+    "report": lambda args, spec: command_report(args, make_pipeline(args, args.pipeline_name)),
+    "check": lambda args, spec: command_check(args, make_pipeline(args, args.pipeline_name)),
 }
 
 
@@ -285,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     args = build_parser().parse_args(argv)
     try:
-        return int(COMMANDS[args.command](args))
+        spec = resolve_defaults(args)
+        return int(COMMANDS[args.command](args, spec))
     except UsageError as error:
         return _fail(args, error, ExitCode.BAD_INPUT, str(error))
     except KeyboardInterrupt:

@@ -18,7 +18,13 @@ from pipelines.check import (
     render_text,
 )
 from pipelines.exit_codes import ExitCode
-from pipelines.health_views import HealthViewsError, NoRunDataError, dialect_of
+from pipelines.health_views import (
+    HealthViewsError,
+    NoRunDataError,
+    create_health_views,
+    dialect_of,
+    sources_seen_from,
+)
 from pipelines.report import HealthData, read_health, render_terminal
 from pipelines.report_html import render_html
 
@@ -72,6 +78,8 @@ def _read(args: argparse.Namespace, pipeline: dlt.Pipeline, now: datetime) -> He
                 f"No DuckDB file {str(path)!r}: run `syncruns run` first, "
                 "or point --duckdb-path (or --pipeline-name) at your data"
             )
+    # recreated first, so they show every source loaded into the destination by now
+    create_health_views(pipeline, sources_seen_from(args.source))
     return read_health(pipeline, sync_ids=args.sync_ids, now=now)
 
 

@@ -23,7 +23,8 @@ and unioned, so a new source (Hightouch, Files.com) is one more `RunSource`. Eac
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -99,7 +100,48 @@ CENSUS = RunSource(
         FROM {runs}""",
     syncs_select="SELECT id AS sync_id, label AS sync_label FROM {syncs}",
 )
+HIGHTOUCH = RunSource(
+    name="hightouch",
+    runs_table="sync_runs",
+    syncs_table="syncs",
+    # success and warning (done, some rows rejected) succeeded; cancelled runs are neither
+    runs_select="""
+        SELECT sync_id, id AS run_id, status,
+               CASE WHEN status IN ('success', 'warning') THEN 'success'
+                    WHEN status IN ('failed', 'interrupted') THEN 'failure'
+                    WHEN status = 'cancelled' THEN 'skipped' ELSE 'open' END AS outcome,
+               created_at, finished_at AS completed_at,
+               planned_rows__added_count + planned_rows__changed_count
+                   + planned_rows__removed_count AS records_processed,
+               successful_rows__added_count + successful_rows__changed_count
+                   + successful_rows__removed_count AS records_updated,
+               failed_rows__added_count + failed_rows__changed_count
+                   + failed_rows__removed_count AS records_failed,
+               CAST(NULL AS bigint) AS records_invalid,
+               CAST(NULL AS text) AS error_code, error AS error_message,
+               CAST(NULL AS text) AS error_detail
+        FROM {runs}""",
+    syncs_select="SELECT id AS sync_id, slug AS sync_label FROM {syncs}",
+)
+FILES_COM = RunSource(
+    name="files_com",
+    runs_table="sync_runs",
+    syncs_table="sync_runs",  # no syncs endpoint: each run carries its sync's name
+    # a partial failure (some files failed) counts as a failure; files stand in for records
+    runs_select="""
+        SELECT sync_id, id AS run_id, status,
+               CASE WHEN status = 'success' THEN 'success'
+                    WHEN status IN ('failure', 'partial_failure') THEN 'failure'
+                    WHEN status = 'skipped' THEN 'skipped' ELSE 'open' END AS outcome,
+               created_at, completed_at, compared_files AS records_processed,
+               successful_files AS records_updated, errored_files AS records_failed,
+               CAST(NULL AS bigint) AS records_invalid, CAST(NULL AS text) AS error_code,
+               body AS error_message, CAST(NULL AS text) AS error_detail
+        FROM {runs}""",
+    syncs_select="SELECT sync_id, MAX(sync_name) AS sync_label FROM {syncs} GROUP BY sync_id",
+)
 SOURCES: tuple[RunSource, ...] = (CENSUS,)
+ALL_SOURCES: dict[str, RunSource] = {s.name: s for s in (CENSUS, HIGHTOUCH, FILES_COM)}
 
 
 def dialect_of(pipeline: dlt.Pipeline) -> Dialect:
@@ -119,14 +161,16 @@ def create_health_views(
     pipeline: dlt.Pipeline,
     sources: Sequence[RunSource] = SOURCES,
     now: datetime | None = None,
+    dataset: str | None = None,
 ) -> list[str]:
-    """Create or replace the health views in the pipeline's dataset; returns their names.
+    """Create or replace the health views in the pipeline's dataset (or `dataset` of the same
+    destination); returns their names.
 
     Sources without loaded tables are left out; with none at all, NoRunDataError.
     `now` fixes the clock of the 7/30-day windows (default: the time each query runs).
     """
     dialect = dialect_of(pipeline)
-    with pipeline.sql_client() as client:
+    with pipeline.sql_client() as client, _dataset_of(client, dataset):
         runs_parts, syncs_parts = [], []
         for source in sources:
             tables = _existing_tables(client, source.dataset or client.dataset_name)
@@ -156,10 +200,10 @@ def drop_health_views(pipeline: dlt.Pipeline) -> None:
             client.execute_sql(f"DROP VIEW IF EXISTS {client.make_qualified_table_name(name)}")
 
 
-def health_views_exist(pipeline: dlt.Pipeline) -> bool:
-    """Whether all the views are in the pipeline's dataset."""
+def health_views_exist(pipeline: dlt.Pipeline, dataset: str | None = None) -> bool:
+    """Whether all the views are in the pipeline's dataset (or `dataset`)."""
     with pipeline.sql_client() as client:
-        return set(VIEW_NAMES) <= _existing_tables(client, client.dataset_name)
+        return set(VIEW_NAMES) <= _existing_tables(client, dataset or client.dataset_name)
 
 
 def ensure_health_views(pipeline: dlt.Pipeline) -> None:
@@ -345,19 +389,42 @@ ORDER BY r.created_at DESC, LENGTH(r.run_id) DESC, r.run_id DESC
 """
 
 
-def refresh_health_views(pipeline: dlt.Pipeline) -> str | None:
-    """After a CLI load: recreate the views; returns why they were not, if they were not.
+def sources_seen_from(source: str) -> tuple[RunSource, ...]:
+    """The sources whose runs the views of `source`'s dataset show: that source's own tables,
+    and every other source in its default dataset (named like the source) when loaded there."""
+    own = ALL_SOURCES[source]
+    others = [
+        replace(other, dataset=other.name) for other in ALL_SOURCES.values() if other is not own
+    ]
+    return (own, *others)
 
-    Destinations without the views (filesystem, ...) and datasets without runs are skipped
-    quietly. Any other failure is returned as a message: the load itself has succeeded.
+
+def refresh_health_views(pipeline: dlt.Pipeline, source: str = "census") -> str | None:
+    """After a CLI load: recreate the views of every source's dataset; returns why they were
+    not, if they were not.
+
+    The loaded dataset's views are recreated, then those of the other sources' default
+    datasets that already have views, so each dataset's views show every source loaded into
+    the destination. Destinations without the views (filesystem, ...) and datasets without
+    runs are skipped quietly. Any other failure is returned as a message: the load itself has
+    succeeded.
     """
     destination = pipeline.destination
     if destination is None or destination.destination_type not in DIALECTS:
         return None
     try:
-        create_health_views(pipeline)
+        create_health_views(pipeline, sources_seen_from(source))
+        for other in ALL_SOURCES:
+            sibling = other not in (source, pipeline.dataset_name)
+            if sibling and health_views_exist(pipeline, dataset=other):
+                create_health_views(pipeline, sources_seen_from(other), dataset=other)
     except NoRunDataError:
         return None
     except Exception as error:  # the data is loaded; a view problem must not fail the run
         return f"health views not refreshed: {type(error).__name__}: {error}".splitlines()[0]
     return None
+
+
+def _dataset_of(client: Any, dataset: str | None) -> Any:
+    """The client's own dataset, or another one of the same destination."""
+    return nullcontext() if dataset is None else client.with_alternative_dataset_name(dataset)

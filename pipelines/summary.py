@@ -107,13 +107,18 @@ def count_runs(pipeline: dlt.Pipeline) -> int:
 
 
 def _count_in_loads(
-    pipeline: dlt.Pipeline, name: str, load_ids: list[str], condition: str = ""
+    pipeline: dlt.Pipeline,
+    name: str,
+    load_ids: list[str],
+    condition: str = "",
+    distinct: str | None = None,
 ) -> int:
     table = _table(pipeline, name)
     if not load_ids or table is None:
         return 0
     marks = ", ".join("%s" for _ in load_ids)
-    sql = f"SELECT COUNT(*) FROM {table} WHERE _dlt_load_id IN ({marks}){condition}"
+    what = f"DISTINCT {distinct}" if distinct else "*"
+    sql = f"SELECT COUNT({what}) FROM {table} WHERE _dlt_load_id IN ({marks}){condition}"
     return _scalar(pipeline, sql, *load_ids)
 
 
@@ -169,13 +174,17 @@ def summarize(
     runs_before: int,
     elapsed_s: float,
     requests: int | None = None,
+    failed_statuses: tuple[str, ...] = ("failed",),
 ) -> RunSummary:
     """Compare the destination with `runs_before` and count what this load touched."""
     runs_total = count_runs(pipeline)
     load_ids = list(info.loads_ids)
     touched = _count_in_loads(pipeline, "sync_runs", load_ids)
-    failures = _count_in_loads(pipeline, "sync_runs", load_ids, " AND status = 'failed'")
+    statuses = ", ".join(f"'{status}'" for status in failed_statuses)  # constants, not input
+    failures = _count_in_loads(pipeline, "sync_runs", load_ids, f" AND status IN ({statuses})")
     syncs = _count_in_loads(pipeline, "syncs", load_ids)
+    if _table(pipeline, "syncs") is None:  # a source without a sync list (Files.com)
+        syncs = _count_in_loads(pipeline, "sync_runs", load_ids, distinct="sync_id")
     runs_new = max(runs_total - runs_before, 0)
     failed, deleted = sync_problems(pipeline)
     metrics = sync_runs_metrics(pipeline)

@@ -1,0 +1,155 @@
+"""`--source census|hightouch|files_com`: each loads through the CLI, and the health views of
+every source's dataset show all three, with a `source` column."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from census_simulator import CensusSimulator
+from census_simulator import World as CensusWorld
+from census_source.timestamps import parse_timestamp
+from files_com_simulator import FilesComSimulator
+from files_com_simulator import World as FilesComWorld
+from hightouch_simulator import HightouchSimulator
+from hightouch_simulator import World as HightouchWorld
+
+SYNCRUNS = Path(sys.executable).parent / "syncruns"
+KEY = "multi-source-key-5e1f"
+# each source's statuses -> the views' outcome (README "Monitoring your syncs")
+OUTCOMES = {
+    "census": {"completed": "success", "failed": "failure", "skipped": "skipped"},
+    "hightouch": {
+        "success": "success",
+        "warning": "success",
+        "failed": "failure",
+        "interrupted": "failure",
+        "cancelled": "skipped",
+    },
+    "files_com": {
+        "success": "success",
+        "failure": "failure",
+        "partial_failure": "failure",
+        "skipped": "skipped",
+    },
+}
+
+
+def syncruns(*args: str, cwd: Path, env_key: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update(DLT_DATA_DIR=str(cwd / "dlt_data"), RUNTIME__REQUEST_BACKOFF_FACTOR="0")
+    env[env_key] = KEY
+    return subprocess.run(
+        [str(SYNCRUNS), *args, "--quiet", "--duckdb-path", "all.duckdb"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """All three sources loaded into one DuckDB file; yields each source's true runs."""
+    census = CensusWorld(seed=5, sync_run_counts=(3, 40, 0))
+    hightouch = HightouchWorld(seed=5, sync_run_counts=(4, 30))
+    files_com = FilesComWorld(seed=5, sync_run_counts=(5, 25))
+    with (
+        CensusSimulator(census, token=KEY) as c,
+        HightouchSimulator(hightouch, token=KEY) as h,
+        FilesComSimulator(files_com, api_key=KEY) as f,
+    ):
+        for source, url, env_key in (
+            ("census", c.base_url, "SOURCES__CENSUS__API_KEY"),
+            ("hightouch", h.base_url, "SOURCES__HIGHTOUCH__API_KEY"),
+            ("files_com", f.base_url, "SOURCES__FILES_COM__API_KEY"),
+        ):
+            result = syncruns("run", "--source", source, "--base-url", url, cwd=tmp_path,
+                              env_key=env_key)  # fmt: skip
+            assert result.returncode == 0, result.stderr
+    yield {
+        "census": [_common(r, "sync_id", "created_at") for r in census.ground_truth_runs()],
+        "hightouch": [_common(r, "syncId", "createdAt") for r in hightouch.ground_truth_runs()],
+        "files_com": [_common(r, "sync_id", "created_at") for r in files_com.ground_truth_runs()],
+    }
+
+
+def _common(run: dict[str, Any], sync_key: str, created_key: str) -> dict[str, Any]:
+    return {
+        "sync_id": str(run[sync_key]),
+        "run_id": str(run["id"]),
+        "status": run["status"],
+        "created_at": parse_timestamp(run[created_key]),
+    }
+
+
+def expected_health(truth: dict[str, list[dict[str, Any]]]) -> set[tuple[Any, ...]]:
+    """(source, sync_id, runs, last status, consecutive failures) computed from ground truth."""
+    rows = set()
+    for source, runs in truth.items():
+        by_sync: dict[str, list[dict[str, Any]]] = {}
+        for run in runs:
+            by_sync.setdefault(run["sync_id"], []).append(run)
+        for sync_id, sync_runs in by_sync.items():
+            newest = sorted(
+                sync_runs,
+                key=lambda r: (r["created_at"], len(r["run_id"]), r["run_id"]),
+                reverse=True,
+            )
+            streak = 0
+            for run in newest:
+                outcome = OUTCOMES[source].get(run["status"], "open")
+                if outcome == "success":
+                    break
+                streak += outcome == "failure"
+            rows.add((source, sync_id, len(sync_runs), newest[0]["status"], streak))
+    return rows
+
+
+def health_rows(db: Path, dataset: str) -> set[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {
+            tuple(row)
+            for row in con.execute(
+                "SELECT source, sync_id, runs, last_run_status, consecutive_failures "
+                f"FROM {dataset}.sync_health WHERE runs > 0"
+            ).fetchall()
+        }
+
+
+def test_every_dataset_shows_every_source(
+    tmp_path: Path, loaded: dict[str, list[dict[str, Any]]]
+) -> None:
+    expected = expected_health(loaded)
+    assert {row[0] for row in expected} == {"census", "hightouch", "files_com"}
+    for dataset in ("census", "hightouch", "files_com"):
+        assert health_rows(tmp_path / "all.duckdb", dataset) == expected, dataset
+
+
+def test_report_names_each_source(tmp_path: Path, loaded: dict[str, list[dict[str, Any]]]) -> None:
+    result = syncruns("report", "--source", "hightouch", cwd=tmp_path, env_key="UNUSED")
+    assert result.returncode == 0, result.stderr
+    for source in ("census", "hightouch", "files_com"):
+        assert f"\n{source} " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("run", "--source", "hightouch", "--records"),
+            "--records applies only to --source census",
+        ),
+        (("run", "--source", "files_com", "--sync-id", "3"), "--sync-id does not apply"),
+        (("run", "--source", "files_com", "--api-version", "v2"), "--api-version applies only"),
+        (("run", "--source", "nope"), "invalid choice: 'nope'"),
+    ],
+)
+def test_flags_of_other_sources_are_refused(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    result = syncruns(*args, cwd=tmp_path, env_key="SOURCES__HIGHTOUCH__API_KEY")
+    assert result.returncode == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
