@@ -153,3 +153,19 @@ def test_flags_of_other_sources_are_refused(
     result = syncruns(*args, cwd=tmp_path, env_key="SOURCES__HIGHTOUCH__API_KEY")
     assert result.returncode == 2
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source", ["hightouch", "files_com"])
+def test_demo_of_each_source_keeps_the_other_datasets(tmp_path: Path, source: str) -> None:
+    first = syncruns("demo", cwd=tmp_path, env_key="UNUSED")
+    assert first.returncode == 0, first.stderr
+    result = syncruns("demo", "--source", source, cwd=tmp_path, env_key="UNUSED")
+    assert result.returncode == 0, result.stderr
+    assert "syncruns demo (incremental, one simulated hour later): done" in result.stdout
+    with duckdb.connect(str(tmp_path / "all.duckdb"), read_only=True) as con:
+        counts = dict(
+            con.execute(f"SELECT source, count(*) FROM {source}.sync_health GROUP BY 1").fetchall()
+        )
+        census_runs = con.execute("SELECT count(*) FROM census.sync_runs").fetchall()[0][0]
+    assert set(counts) == {"census", source}
+    assert census_runs == 2846  # the census demo's data is still there (seed 7)
