@@ -16,13 +16,15 @@ from tests.truth import assert_matches_truth, query, table
 
 
 def dump(pipeline: dlt.Pipeline) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of both run tables, without dlt's load ids, sorted."""
-    runs = table(pipeline, "sync_runs")
-    reasons = table(pipeline, "sync_runs__sync_trigger_reason")
-    return {
-        "runs": sorted(query(pipeline, f"SELECT * EXCLUDE (_dlt_load_id) FROM {runs}")),
-        "reasons": sorted(query(pipeline, f"SELECT * EXCLUDE (_dlt_load_id) FROM {reasons}")),
-    }
+    """Every row of both run tables, columns by name (their order follows arrival), without
+    dlt's load ids, sorted."""
+    dumped = {}
+    for key, name in (("runs", "sync_runs"), ("reasons", "sync_runs__sync_trigger_reason")):
+        columns = sorted(set(pipeline.default_schema.get_table_columns(name)) - {"_dlt_load_id"})
+        select = ", ".join(f'"{column}"' for column in columns)
+        rows = query(pipeline, f"SELECT {select} FROM {table(pipeline, name)}")
+        dumped[key] = sorted(rows, key=repr)
+    return dumped
 
 
 @pytest.mark.parametrize("rate_limit", [0.0, 200.0])
