@@ -1,0 +1,1 @@
+"""Standard-library plumbing the Census, Hightouch and Files.com simulators share."""
