@@ -1,6 +1,7 @@
 """A standard-library simulator of the Census sync and sync-run API, for tests and benchmarks."""
 
-from .api import Response
+from simulator_common.http import Response
+
 from .faults import ALL_FAULTS, DESTRUCTIVE_FAULTS, Fault, FaultPlan
 from .records import (
     DEFAULT_RECORDS_RETENTION_DAYS,

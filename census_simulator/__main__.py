@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import re
 import resource
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
-from types import FrameType
+
+from simulator_common.cli import (
+    add_fault_arguments,
+    add_server_arguments,
+    report_injected,
+    serve_until_signal,
+)
 
 from .faults import ALL_FAULTS, KNOWN_FAULTS, FaultPlan
 from .records import DEFAULT_RECORDS_RETENTION_DAYS
@@ -26,9 +30,7 @@ from .world import DEFAULT_GROUP, World
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m census_simulator", description=__doc__)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765, help="0 lets the OS choose")
+    add_server_arguments(parser, default_port=8765)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--token", default="sim-token", help="workspace API token (/api/v1)")
     parser.add_argument(
@@ -51,8 +53,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--syncs", type=int, help="number of syncs (default 200 with the above)")
     faults = parser.add_argument_group("fault injection (off unless --fault-rate > 0)")
-    faults.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
-    faults.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(faults)
     faults.add_argument(
         "--fault-kinds",
         metavar="KIND,...",
@@ -104,15 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     world = World(seed=args.seed, sync_run_counts=counts, groups=args.group_ids)
     elapsed = time.perf_counter() - began
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
     plan: FaultPlan | None = args.fault_plan
-    with CensusSimulator(
+    sim = CensusSimulator(
         world,
         token=args.token,
         latency=args.latency,
@@ -122,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         records_retention_days=args.records_retention_days,
         host=args.host,
         port=args.port,
-    ) as sim:
+    )
+
+    def announce() -> None:
         print(sim.base_url, flush=True)
         print(sim.base_url_v2, flush=True)
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -132,11 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        while not stop.wait(0.5):
-            pass
-    if plan is not None:
-        counts_text = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
-        print(f"census_simulator: injected faults: {counts_text or 'none'}", file=sys.stderr)
+
+    serve_until_signal(sim, announce)
+    report_injected("census_simulator", plan)
     return 0
 
 

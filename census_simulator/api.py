@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from simulator_common.http import Response, json_response
+
 from .records import DEFAULT_RECORDS_RETENTION_DAYS, check_filters
 from .v2 import DEFAULT_V2_ID_STYLE, as_v2, parse_v2_run_id, parse_v2_sync_id, v2_run_id
 from .world import World
@@ -40,20 +42,6 @@ _ROUTES: Final = (
 )
 _ID: Final = re.compile(r"[0-9]{1,18}")
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class Response:
-    """A complete response: status code, JSON body bytes and extra headers."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def json_response(status: int, payload: Any) -> Response:
-    """A response whose body is ``payload`` serialized as JSON."""
-    return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
 
 NOT_FOUND: Final = json_response(404, {"status": 404})

@@ -11,24 +11,39 @@ style, and touch only what the request's version may see (v1: the syncs of ``gro
 
 from __future__ import annotations
 
-import hashlib
 import random
-import re
-import threading
-from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlencode
+
+from simulator_common.faults import (
+    BAD_GATEWAY,
+    CUSTOM,
+    EMPTY,
+    EMPTY_OK,
+    GATEWAY_TIME_OUT,
+    HTML,
+    HTML_TYPE,
+    RESET,
+    SLOW,
+    STATUS_429,
+    STATUS_429_NO_RETRY_AFTER,
+    STATUS_500,
+    STATUS_502,
+    STATUS_503,
+    STATUS_504,
+    TRUNCATED,
+    Fault,
+    SeededFaultPlan,
+    request_identity,
+)
+from simulator_common.http import Response, json_response
 
 from .api import (
     RECORDS,
     SYNC,
     SYNC_RUN,
     SYNC_RUNS,
-    Response,
     Route,
-    json_response,
     parse_route,
     route_run_id,
     route_sync_id,
@@ -62,25 +77,9 @@ __all__ = [
     "TRUNCATED",
     "Fault",
     "FaultPlan",
+    "request_identity",
 ]
 
-STATUS_500: Final = "500"
-STATUS_502: Final = "502"
-STATUS_503: Final = "503"
-STATUS_504: Final = "504"
-STATUS_429: Final = "429"
-"""429 with ``Retry-After: 1``."""
-STATUS_429_NO_RETRY_AFTER: Final = "429_no_retry_after"
-RESET: Final = "reset"
-"""Head and part of the body, then the connection is reset (RST)."""
-SLOW: Final = "slow"
-"""Sleep ``slow_seconds`` before answering normally."""
-TRUNCATED: Final = "truncated"
-"""200 with the first half of the real body (Content-Length of the cut body)."""
-HTML: Final = "html"
-"""200 with an HTML error page."""
-EMPTY: Final = "empty"
-"""200 with an empty body."""
 INSERT_RUNS: Final = "insert_runs"
 """1 to 3 new runs in the sync whose runs are listed, then the normal answer."""
 CHANGE_STATUS: Final = "change_status"
@@ -88,8 +87,6 @@ CHANGE_STATUS: Final = "change_status"
 status, then the answer."""
 DELETE_SYNC: Final = "delete_sync"
 """The requested sync (``/syncs/{id}`` or its runs) is deleted, then the normal (404) answer."""
-CUSTOM: Final = "custom"
-"""Logged kind of a bare :class:`Response` returned by a ``fault_for`` override."""
 
 ALL_FAULTS: Final[tuple[str, ...]] = (
     STATUS_500,
@@ -113,14 +110,11 @@ DESTRUCTIVE_FAULTS: Final[tuple[str, ...]] = (DELETE_SYNC,)
 
 KNOWN_FAULTS: Final[tuple[str, ...]] = ALL_FAULTS + DESTRUCTIVE_FAULTS
 
-_HTML_TYPE: Final = (("Content-Type", "text/html; charset=utf-8"),)
 _CANNED: Final[dict[str, Response]] = {
     STATUS_500: json_response(500, {"status": "error", "message": "Internal Server Error"}),
-    STATUS_502: Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", _HTML_TYPE),
+    STATUS_502: BAD_GATEWAY,
     STATUS_503: json_response(503, {"status": "error", "message": "Service Unavailable"}),
-    STATUS_504: Response(
-        504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>", _HTML_TYPE
-    ),
+    STATUS_504: GATEWAY_TIME_OUT,
     STATUS_429: Response(
         429,
         b'{"status":"error","message":"Too Many Requests"}',
@@ -133,47 +127,27 @@ _CANNED: Final[dict[str, Response]] = {
         200,
         b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>"
         b"<body><h1>We'll be back soon</h1></body></html>",
-        _HTML_TYPE,
+        HTML_TYPE,
     ),
-    EMPTY: Response(200, b""),
+    EMPTY: EMPTY_OK,
 }
 
 _ERROR: Final = ("CONNECTION_RESET", "The destination closed the connection.", None)
 _CANCELED: Final = ("SYNC_CANCELED", "The sync run was canceled by a user.", None)
 
 
-@dataclass(frozen=True)
-class Fault:
-    """How the server answers one request instead of, or on top of, the real answer.
-
-    ``response`` replaces the real answer (None keeps it); ``delay`` is slept first;
-    ``truncate`` sends 200 with the first half of the body; ``reset`` sends the head with the
-    full Content-Length and half of the body, then resets the connection.
-    """
-
-    kind: str
-    response: Response | None = None
-    delay: float = 0.0
-    truncate: bool = False
-    reset: bool = False
-
-
-def request_identity(method: str, path: str, query: dict[str, str]) -> str:
-    """The key under which a plan counts repeats: method, path and the sorted query."""
-    return f"{method} {path}?{urlencode(sorted(query.items()))}"
-
-
-class FaultPlan:
+class FaultPlan(SeededFaultPlan):
     """Injects a fault into a request with probability ``rate``, reproducibly per ``seed``.
 
     The kind is drawn uniformly from ``kinds`` (order does not matter). ``only_paths`` is a
     regex searched in the request path (with the ``/api/v1`` or ``/api/v2`` prefix); other
-    requests are
-    neither faulted nor counted. ``max_consecutive`` caps how many times in a row one request
-    identity is faulted, so a client with ``max_consecutive + 1`` attempts always gets
-    through. A world-mutating kind that cannot apply (e.g. ``insert_runs`` on ``/syncs``) is
+    requests are neither faulted nor counted. ``max_consecutive`` caps how many times in a row
+    one request identity is faulted, so a client with ``max_consecutive + 1`` attempts always
+    gets through. A world-mutating kind that cannot apply (e.g. ``insert_runs`` on ``/syncs``) is
     no fault at all: the request is answered normally and nothing is counted.
     """
+
+    known_kinds = KNOWN_FAULTS
 
     def __init__(
         self,
@@ -184,34 +158,14 @@ class FaultPlan:
         max_consecutive: int | None = None,
         slow_seconds: float = 3.0,
     ) -> None:
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"rate must be within [0, 1], not {rate}")
-        if not kinds:
-            raise ValueError("kinds must name at least one fault kind")
-        unknown = sorted(set(kinds) - set(KNOWN_FAULTS))
-        if unknown:
-            raise ValueError(f"unknown fault kinds {unknown}; known: {', '.join(KNOWN_FAULTS)}")
-        if max_consecutive is not None and max_consecutive < 0:
-            raise ValueError("max_consecutive must be >= 0")
-        if slow_seconds < 0:
-            raise ValueError("slow_seconds must be >= 0")
-        self.seed = seed
-        self.rate = rate
-        wanted = set(kinds)
-        self.kinds: tuple[str, ...] = tuple(kind for kind in KNOWN_FAULTS if kind in wanted)
-        self.only_paths = None if only_paths is None else re.compile(only_paths)
-        self.max_consecutive = max_consecutive
-        self.slow_seconds = slow_seconds
-        self._lock = threading.Lock()
-        self._seen: dict[str, int] = {}
-        self._streaks: dict[str, int] = {}
-        self._injected: Counter[str] = Counter()
-
-    @property
-    def injected(self) -> Counter[str]:
-        """A snapshot of how many faults of each kind were injected so far."""
-        with self._lock:
-            return Counter(self._injected)
+        super().__init__(
+            seed,
+            rate,
+            kinds,
+            only_paths=only_paths,
+            max_consecutive=max_consecutive,
+            slow_seconds=slow_seconds,
+        )
 
     def decide(
         self, entry: RequestLogEntry, world: World, v2_id_style: str = DEFAULT_V2_ID_STYLE
@@ -220,52 +174,17 @@ class FaultPlan:
 
         ``v2_id_style`` is how the server reads ids in ``/api/v2`` paths.
         """
-        if self.only_paths is not None and not self.only_paths.search(entry.path):
-            return None
-        identity = request_identity(entry.method, entry.path, entry.query)
-        with self._lock:  # also serializes world mutations in decision order
-            seen = self._seen.get(identity, 0)
-            self._seen[identity] = seen + 1
-            rng = self._rng(identity, seen)
-            streak = self._streaks.pop(identity, 0)
-            if rng.random() >= self.rate:
-                return None
-            kind = self.kinds[rng.randrange(len(self.kinds))]
-            if self.max_consecutive is not None and streak >= self.max_consecutive:
-                return None
-            fault = _make_fault(kind, entry.path, world, rng, self.slow_seconds, v2_id_style)
-            if fault is None:
-                return None
-            self._streaks[identity] = streak + 1
-            self._injected[kind] += 1
-            return fault
 
-    def _rng(self, identity: str, seen: int) -> random.Random:
-        digest = hashlib.blake2b(f"{self.seed}\n{identity}\n{seen}".encode(), digest_size=16)
-        return random.Random(int.from_bytes(digest.digest(), "big"))
+        def make(kind: str, rng: random.Random) -> Fault | None:
+            fault = self.standard_fault(kind, _CANNED)
+            if fault is not None:
+                return fault
+            route = parse_route(entry.path, v2_id_style)
+            if route is None:
+                return None
+            return Fault(kind) if _MUTATIONS[kind](route, world, rng) else None
 
-
-def _make_fault(
-    kind: str,
-    path: str,
-    world: World,
-    rng: random.Random,
-    slow_seconds: float,
-    v2_id_style: str,
-) -> Fault | None:
-    canned = _CANNED.get(kind)
-    if canned is not None:
-        return Fault(kind, response=canned)
-    if kind == RESET:
-        return Fault(kind, reset=True)
-    if kind == SLOW:
-        return Fault(kind, delay=slow_seconds)
-    if kind == TRUNCATED:
-        return Fault(kind, truncate=True)
-    route = parse_route(path, v2_id_style)
-    if route is None:
-        return None
-    return Fault(kind) if _MUTATIONS[kind](route, world, rng) else None
+        return self.draw(entry.method, entry.path, entry.query, make)
 
 
 def _insert_runs(route: Route, world: World, rng: random.Random) -> bool:

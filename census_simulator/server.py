@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hmac
-import socket
-import struct
-import sys
-import threading
 import time
-import traceback
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from simulator_common.faults import Fault, as_fault
+from simulator_common.http import Response, SimulatorHandler, guarded, json_response
+from simulator_common.lifecycle import ServedSimulator
+from simulator_common.log import RequestLog
 
 from .api import (
     API_PREFIX,
@@ -24,20 +19,17 @@ from .api import (
     UNAUTHORIZED,
     V1_NEEDS_WORKSPACE_TOKEN,
     V2_NEEDS_PERSONAL_TOKEN,
-    Response,
     api_version,
     handle_get,
-    json_response,
 )
-from .faults import CUSTOM, Fault, FaultPlan
+from .faults import FaultPlan
 from .records import DEFAULT_RECORDS_RETENTION_DAYS
 from .v2 import DEFAULT_V2_ID_STYLE, check_id_style
 from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
 
-_RESET_GRACE_SECONDS = 0.01
-"""Pause between the partial body and the reset, so the client is mid-body when cut off."""
+_SIMULATOR_ERROR = json_response(500, {"status": "error", "message": "simulator error"})
 
 
 @dataclass
@@ -59,57 +51,11 @@ class RequestLogEntry:
     fault: str | None = None
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its simulator and its open connections."""
+class _Handler(SimulatorHandler["CensusSimulator"]):
+    do_OPTIONS = SimulatorHandler.do_GET
 
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: CensusSimulator) -> None:
-        self.simulator = simulator
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about clients that hang up; report anything else."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Cut every open keep-alive connection (used on stop)."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default per-request stderr line."""
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def _dispatch(self) -> None:
-        simulator = self.server.simulator
+    def dispatch(self) -> None:
+        simulator = self.simulator
         started = time.monotonic()
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -123,82 +69,32 @@ class _Handler(BaseHTTPRequestHandler):
             authorized=denial is None,
         )
         simulator.record(entry)
-        self._discard_body()
+        self.discard_body()
         latency = simulator.latency
         if latency > 0:
             time.sleep(latency)
-        fault = simulator.fault_for(entry)  # the single place where faults are injected
-        if isinstance(fault, Response):
-            fault = Fault(CUSTOM, response=fault)
-        if fault is not None:
-            entry.fault = fault.kind
-            self._send_faulted(entry, fault, denial)
-            return
-        response = self._respond_to(entry, denial)
-        entry.status = response.status
-        self._send(response)
-
-    def _send_faulted(self, entry: RequestLogEntry, fault: Fault, denial: Response | None) -> None:
-        """Answer with a fault applied: a delay, a replaced or truncated answer, or a reset."""
-        if fault.delay > 0:
-            time.sleep(fault.delay)
-        response = self._respond_to(entry, denial) if fault.response is None else fault.response
-        if fault.truncate:
-            response = Response(200, response.body[: len(response.body) // 2])
-        if fault.reset:  # the logged status stays 0: no complete answer was sent
-            self._send(response, body_limit=len(response.body) // 2)
-            self._reset_connection()
-            return
-        entry.status = response.status
-        self._send(response)
+        fault = as_fault(simulator.fault_for(entry))  # the single place where faults are injected
+        self.answer_faulted(entry, fault, lambda: self._respond_to(entry, denial))
 
     def _respond_to(self, entry: RequestLogEntry, denial: Response | None) -> Response:
-        simulator = self.server.simulator
+        simulator = self.simulator
         if denial is not None:
             return denial
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        try:
-            return handle_get(
+        return guarded(
+            lambda: handle_get(
                 simulator.world,
                 entry.path,
                 entry.query,
                 v2_id_style=simulator.v2_id_style,
                 records_retention_days=simulator.records_retention_days,
-            )
-        except Exception:  # a simulator bug must show up as a 500, not a dropped connection
-            traceback.print_exc(file=sys.stderr)
-            return json_response(500, {"status": "error", "message": "simulator error"})
-
-    def _discard_body(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        if length > 0:
-            self.rfile.read(length)
-
-    def _send(self, response: Response, body_limit: int | None = None) -> None:
-        self.send_response(response.status)
-        if not any(name.lower() == "content-type" for name, _ in response.headers):
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body[:body_limit])
-
-    def _reset_connection(self) -> None:
-        """Abort the connection with a TCP RST (SO_LINGER 0) instead of a clean close."""
-        self.close_connection = True
-        time.sleep(_RESET_GRACE_SECONDS)
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            ),
+            _SIMULATOR_ERROR,
+        )
 
 
-class CensusSimulator:
+class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     """Serves a :class:`World` over HTTP like the Census API (``/api/v1`` and ``/api/v2``).
 
     ``/api/v1`` takes ``Bearer {token}`` (a workspace API token) and sees the syncs of
@@ -208,6 +104,8 @@ class CensusSimulator:
     ``faults`` (also a settable attribute; None turns injection off) injects faults into
     requests of both versions through :meth:`fault_for`.
     """
+
+    handler_class = _Handler
 
     def __init__(
         self,
@@ -231,62 +129,10 @@ class CensusSimulator:
         self.records_retention_days = records_retention_days
         self._expected_auth = f"Bearer {token}".encode()
         self._expected_pat_auth = f"Bearer {personal_access_token}".encode()
-        self._host = host
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._log: list[RequestLogEntry] = []
-        self._log_lock = threading.Lock()
-
-    # ----------------------------------------------------------- lifecycle
-    def start(self) -> CensusSimulator:
-        """Bind and serve in a background thread; returns self."""
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        server = _Server((self._host, self._port), self)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections and release the port."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> CensusSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        ServedSimulator.__init__(self, host, port)
+        RequestLog.__init__(self)
 
     # ---------------------------------------------------------------- urls
-    @property
-    def port(self) -> int:
-        """The bound port (after start)."""
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        """``http://host:port`` of the running server."""
-        return f"http://{self._host}:{self.port}"
-
     @property
     def base_url(self) -> str:
         """The API base URL, ``http://host:port/api/v1``."""
@@ -310,23 +156,6 @@ class CensusSimulator:
     def records_expired(self, run_id: int) -> bool:
         """Whether the records endpoint answers 410 for this run now (KeyError if unknown)."""
         return self.world.records_expired(run_id, self.records_retention_days)
-
-    # ----------------------------------------------------------------- log
-    @property
-    def requests(self) -> list[RequestLogEntry]:
-        """Copies of the logged requests in arrival order."""
-        with self._log_lock:
-            return [dataclasses.replace(entry, query=dict(entry.query)) for entry in self._log]
-
-    def reset_log(self) -> None:
-        """Forget all logged requests."""
-        with self._log_lock:
-            self._log = []
-
-    def record(self, entry: RequestLogEntry) -> None:
-        """Append an entry to the request log (called by the handler on arrival)."""
-        with self._log_lock:
-            self._log.append(entry)
 
     # --------------------------------------------------------- decisions
     def is_authorized(self, header: str | None) -> bool:
