@@ -3,7 +3,8 @@
 It never imports the product (`hightouch_source`); the product never imports it.
 """
 
-from .api import Response
+from simulator_common.http import Response
+
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import OPEN_STATUSES, TERMINAL_STATUSES
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator, RequestLogEntry

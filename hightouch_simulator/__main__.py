@@ -7,11 +7,15 @@ SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of reques
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
+
+from simulator_common.cli import (
+    add_fault_arguments,
+    add_server_arguments,
+    report_injected,
+    serve_until_signal,
+)
 
 from .faults import ALL_FAULTS, FaultPlan
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator
@@ -20,9 +24,7 @@ from .world import World
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hightouch_simulator", description=__doc__)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766, help="0 lets the OS choose")
+    add_server_arguments(parser, default_port=8766)
     parser.add_argument("--token", default="sim-token")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--syncs", type=int, help="number of syncs (default world if not given)")
@@ -34,8 +36,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per --rate-window seconds (0 = unlimited)",
     )
     parser.add_argument("--rate-window", type=float, default=DEFAULT_RATE_LIMIT[1])
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
-    parser.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(parser)
     parser.add_argument("--fault-kinds", help=f"comma list of {','.join(ALL_FAULTS)}")
     parser.add_argument("--fault-max-consecutive", type=int)
     return parser.parse_args(argv)
@@ -52,15 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = FaultPlan(
             args.fault_seed, args.fault_rate, kinds, max_consecutive=args.fault_max_consecutive
         )
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
     limit = (args.rate_limit, args.rate_window) if args.rate_limit > 0 else None
-    with HightouchSimulator(
+    sim = HightouchSimulator(
         world,
         args.token,
         latency=args.latency,
@@ -68,18 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limit=limit,
         host=args.host,
         port=args.port,
-    ) as sim:
+    )
+
+    def announce() -> None:
         print(sim.base_url, flush=True)
         print(
             f"hightouch_simulator: {world.run_count} runs in {len(world.syncs)} syncs",
             file=sys.stderr,
             flush=True,
         )
-        while not stop.wait(0.5):
-            pass
-    if plan is not None:
-        text = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
-        print(f"hightouch_simulator: injected faults: {text or 'none'}", file=sys.stderr)
+
+    serve_until_signal(sim, announce)
+    report_injected("hightouch_simulator", plan)
     return 0
 
 

@@ -15,11 +15,11 @@ Assumptions where the public docs are silent:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
+
+from simulator_common.http import Response, json_response
 
 from .generator import US_PER_S, parse_us, to_us
 from .world import World
@@ -34,20 +34,6 @@ RUN_ORDERS: Final = ("id", "createdAt", "startedAt", "finishedAt")
 _SYNCS: Final = re.compile(r"/syncs/?")
 _SYNC: Final = re.compile(r"/syncs/([^/]+)/?")
 _SYNC_RUNS: Final = re.compile(r"/syncs/([^/]+)/runs/?")
-
-
-@dataclass(frozen=True)
-class Response:
-    """A complete response: status code, body bytes and extra headers."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """A response whose body is ``payload`` as JSON."""
-    return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers)
 
 
 def error_response(status: int, message: str) -> Response:

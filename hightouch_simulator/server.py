@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import collections
-import contextlib
-import dataclasses
 import hmac
 import math
-import socket
-import struct
-import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, Response, error_response, handle_get
-from .faults import Fault, FaultPlan
+from simulator_common.http import Response, SimulatorHandler, guarded
+from simulator_common.lifecycle import ServedSimulator
+from simulator_common.log import RequestLog
+
+from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get
+from .faults import FaultPlan
 from .world import World
+
+__all__ = ["DEFAULT_RATE_LIMIT", "HightouchSimulator", "RateWindow", "RequestLogEntry", "Response"]
 
 DEFAULT_RATE_LIMIT = (200, 10.0)
 """Hightouch's published limit: 200 requests per 10 seconds."""
@@ -70,57 +67,12 @@ class RateWindow:
             return self._admitted[0] + self.seconds - now
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its simulator and its open connections."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: HightouchSimulator) -> None:
-        self.simulator = simulator
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about clients that hang up; report anything else."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Cut every open keep-alive connection (on stop)."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+_SIMULATOR_ERROR = error_response(500, "simulator error")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default per-request stderr line."""
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
-
-    def _dispatch(self) -> None:
-        sim = self.server.simulator
+class _Handler(SimulatorHandler["HightouchSimulator"]):
+    def dispatch(self) -> None:
+        sim = self.simulator
         parts = urlsplit(self.path)
         entry = RequestLogEntry(
             method=self.command,
@@ -131,12 +83,12 @@ class _Handler(BaseHTTPRequestHandler):
             authorized=sim.is_authorized(self.headers.get("Authorization")),
         )
         sim.record(entry)
-        self._discard_body()
+        self.discard_body()
         wait = None if sim.rate_window is None else sim.rate_window.admit(entry.started)
         if wait is not None:
             entry.throttled = True
             headers = (("Retry-After", str(max(1, math.ceil(wait)))),)
-            self._answer(entry, Response(429, b'{"message":"Rate limit exceeded"}', headers))
+            self.answer(entry, Response(429, b'{"message":"Rate limit exceeded"}', headers))
             return
         if sim.latency > 0:
             time.sleep(sim.latency)
@@ -144,66 +96,18 @@ class _Handler(BaseHTTPRequestHandler):
         fault = (
             None if plan is None else plan.decide(entry.method, entry.path, entry.query, sim.world)
         )
-        if fault is None:
-            self._answer(entry, self._respond_to(entry))
-            return
-        entry.fault = fault.kind
-        self._send_faulted(entry, fault)
-
-    def _send_faulted(self, entry: RequestLogEntry, fault: Fault) -> None:
-        response = self._respond_to(entry) if fault.response is None else fault.response
-        if fault.truncate:
-            response = Response(200, response.body[: len(response.body) // 2])
-        if fault.reset:  # the logged status stays 0: no complete answer was sent
-            self._send(response, body_limit=len(response.body) // 2)
-            self._reset_connection()
-            return
-        self._answer(entry, response)
+        self.answer_faulted(entry, fault, lambda: self._respond_to(entry))
 
     def _respond_to(self, entry: RequestLogEntry) -> Response:
         if not entry.authorized:
             return UNAUTHORIZED
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        try:
-            return handle_get(self.server.simulator.world, entry.path, entry.query)
-        except Exception:  # a simulator bug shows up as a 500, not a dropped connection
-            traceback.print_exc(file=sys.stderr)
-            return error_response(500, "simulator error")
-
-    def _answer(self, entry: RequestLogEntry, response: Response) -> None:
-        entry.status = response.status
-        self._send(response)
-
-    def _discard_body(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        if length > 0:
-            self.rfile.read(length)
-
-    def _send(self, response: Response, body_limit: int | None = None) -> None:
-        self.send_response(response.status)
-        if not any(name.lower() == "content-type" for name, _ in response.headers):
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body[:body_limit])
-
-    def _reset_connection(self) -> None:
-        """Abort the connection with a TCP RST (SO_LINGER 0) instead of a clean close."""
-        self.close_connection = True
-        time.sleep(0.01)  # the client is mid-body when it is cut off
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+        world = self.simulator.world
+        return guarded(lambda: handle_get(world, entry.path, entry.query), _SIMULATOR_ERROR)
 
 
-class HightouchSimulator:
+class HightouchSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     """Serves a :class:`World` over HTTP on loopback like the Hightouch REST API.
 
     ``base_url`` (``http://127.0.0.1:<port>``) is the API root to give the source; paths are
@@ -211,6 +115,8 @@ class HightouchSimulator:
     ``(requests, seconds)`` of the sliding window (None: unlimited); ``latency`` is slept per
     admitted request; ``faults`` (settable; None turns injection off) injects faults.
     """
+
+    handler_class = _Handler
 
     def __init__(
         self,
@@ -228,74 +134,13 @@ class HightouchSimulator:
         self.faults = faults
         self.rate_window = None if rate_limit is None else RateWindow(*rate_limit)
         self._expected_auth = f"Bearer {token}".encode()
-        self._host = host
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._log: list[RequestLogEntry] = []
-        self._log_lock = threading.Lock()
-
-    def start(self) -> HightouchSimulator:
-        """Bind and serve in a background thread; returns self."""
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections and release the port."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> HightouchSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (after start)."""
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
+        ServedSimulator.__init__(self, host, port)
+        RequestLog.__init__(self)
 
     @property
     def base_url(self) -> str:
         """The API root, ``http://host:port`` (the source appends ``/api/v1/...``)."""
-        return f"http://{self._host}:{self.port}"
-
-    @property
-    def requests(self) -> list[RequestLogEntry]:
-        """Copies of the logged requests in arrival order."""
-        with self._log_lock:
-            return [dataclasses.replace(entry, query=dict(entry.query)) for entry in self._log]
-
-    def reset_log(self) -> None:
-        """Forget all logged requests."""
-        with self._log_lock:
-            self._log = []
-
-    def record(self, entry: RequestLogEntry) -> None:
-        """Append an entry to the request log (called by the handler on arrival)."""
-        with self._log_lock:
-            self._log.append(entry)
+        return self.root_url
 
     def is_authorized(self, header: str | None) -> bool:
         """Whether an Authorization header carries the expected bearer token."""
