@@ -5,7 +5,9 @@
 bare-array pages, cursor headers, ``created_at`` range filters, latency and a ``FaultPlan``.
 """
 
-from .api import API_PREFIX, DEFAULT_PER_PAGE, MAX_PER_PAGE, Response
+from simulator_common.http import Response
+
+from .api import API_PREFIX, DEFAULT_PER_PAGE, MAX_PER_PAGE
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import IN_PROGRESS, TERMINAL_STATUSES
 from .server import API_KEY_HEADER, FilesComSimulator, RequestLogEntry

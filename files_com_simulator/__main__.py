@@ -8,11 +8,15 @@ requests; ``--advance-every 60`` moves simulated time on by that many seconds ea
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
+
+from simulator_common.cli import (
+    add_fault_arguments,
+    add_server_arguments,
+    report_injected,
+    serve_until_signal,
+)
 
 from .faults import ALL_FAULTS, FaultPlan
 from .server import FilesComSimulator
@@ -21,16 +25,13 @@ from .world import World
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m files_com_simulator", description=__doc__)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766, help="0 lets the OS choose")
+    add_server_arguments(parser, default_port=8766)
     parser.add_argument("--api-key", default="sim-files-key")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--syncs", type=int, help="number of syncs (with --runs-per-sync)")
     parser.add_argument("--runs-per-sync", type=int, help="runs of each sync")
     parser.add_argument("--advance-every", type=float, default=0.0, metavar="SECONDS")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
-    parser.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(parser)
     parser.add_argument("--fault-max-consecutive", type=int, default=2)
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
@@ -50,21 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = FaultPlan(
             args.fault_seed, args.fault_rate, ALL_FAULTS, args.fault_max_consecutive, 1.0
         )
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    with FilesComSimulator(
+    sim = FilesComSimulator(
         world,
         api_key=args.api_key,
         latency=args.latency,
         faults=plan,
         host=args.host,
         port=args.port,
-    ) as sim:
+    )
+
+    def announce() -> None:
         print(sim.base_url, flush=True)
         print(
             f"files_com_simulator: {world.run_count} runs in {len(world.sync_ids)} syncs, "
@@ -72,12 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        while not stop.wait(60.0 if args.advance_every > 0 else 0.5):
-            if args.advance_every > 0:
-                world.advance(seconds=args.advance_every)
-    if plan is not None:
-        injected = ", ".join(f"{kind}={n}" for kind, n in sorted(plan.injected.items()))
-        print(f"files_com_simulator: injected faults: {injected or 'none'}", file=sys.stderr)
+
+    def advance() -> None:
+        world.advance(seconds=args.advance_every)
+
+    if args.advance_every > 0:  # simulated time moves on once each real minute
+        serve_until_signal(sim, announce, tick=60.0, on_tick=advance)
+    else:
+        serve_until_signal(sim, announce)
+    report_injected("files_com_simulator", plan)
     return 0
 
 

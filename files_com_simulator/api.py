@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from census_simulator.timefmt import parse_us, to_us
+from simulator_common.http import Response, json_response
 
 from .world import World
 
@@ -53,20 +54,6 @@ _ONE: Final = re.compile(r"/sync_runs/([0-9]{1,18})(?:\.json)?/?")
 _BRACKET: Final = re.compile(r"([a-z_]+)\[([a-z_]+)\]")
 
 Key = tuple[Any, int]
-
-
-@dataclass(frozen=True)
-class Response:
-    """A complete response: status code, body bytes and extra headers."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """A response whose body is ``payload`` as JSON (UTF-8, not ASCII-escaped)."""
-    return Response(status, json.dumps(payload, ensure_ascii=False).encode(), headers)
 
 
 def error_response(
