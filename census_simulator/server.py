@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hmac
-import time
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
 from simulator_common.faults import Fault, as_fault
-from simulator_common.http import Response, SimulatorHandler, guarded, json_response
+from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
-from simulator_common.log import RequestLog
+from simulator_common.log import LoggedRequest, RequestLog
 
 from .api import (
     API_PREFIX,
@@ -29,11 +26,8 @@ from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
 
-_SIMULATOR_ERROR = json_response(500, {"status": "error", "message": "simulator error"})
 
-
-@dataclass
-class RequestLogEntry:
+class RequestLogEntry(LoggedRequest[dict[str, str]]):
     """One request as the simulator saw it; never holds the Authorization header or token.
 
     ``status`` is what was sent: 0 while the request is still being answered and for a
@@ -42,56 +36,35 @@ class RequestLogEntry:
     none).
     """
 
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int
-    started: float
-    authorized: bool
-    fault: str | None = None
 
-
-class _Handler(SimulatorHandler["CensusSimulator"]):
+class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
+    entry_class = RequestLogEntry
+    bug_response = json_response(500, {"status": "error", "message": "simulator error"})
     do_OPTIONS = SimulatorHandler.do_GET
 
-    def dispatch(self) -> None:
-        simulator = self.simulator
-        started = time.monotonic()
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        denial = simulator.authorize(parts.path, self.headers.get("Authorization"))
-        entry = RequestLogEntry(
-            method=self.command,
-            path=parts.path,
-            query=query,
-            status=0,
-            started=started,
-            authorized=denial is None,
-        )
-        simulator.record(entry)
-        self.discard_body()
-        latency = simulator.latency
-        if latency > 0:
-            time.sleep(latency)
-        fault = as_fault(simulator.fault_for(entry))  # the single place where faults are injected
-        self.answer_faulted(entry, fault, lambda: self._respond_to(entry, denial))
+    def authorized(self, path: str) -> bool:
+        return self._denial(path) is None
 
-    def _respond_to(self, entry: RequestLogEntry, denial: Response | None) -> Response:
+    def fault_for(self, entry: RequestLogEntry) -> Fault | None:
+        return as_fault(self.simulator.fault_for(entry))
+
+    def respond(self, entry: RequestLogEntry) -> Response:
         simulator = self.simulator
+        denial = self._denial(entry.path)
         if denial is not None:
             return denial
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        return guarded(
-            lambda: handle_get(
-                simulator.world,
-                entry.path,
-                entry.query,
-                v2_id_style=simulator.v2_id_style,
-                records_retention_days=simulator.records_retention_days,
-            ),
-            _SIMULATOR_ERROR,
+        return handle_get(
+            simulator.world,
+            entry.path,
+            entry.query,
+            v2_id_style=simulator.v2_id_style,
+            records_retention_days=simulator.records_retention_days,
         )
+
+    def _denial(self, path: str) -> Response | None:
+        return self.simulator.authorize(path, self.headers.get("Authorization"))
 
 
 class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):

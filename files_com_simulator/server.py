@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Collection
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
 from simulator_common.faults import Fault, as_fault
-from simulator_common.http import Response, SimulatorHandler, guarded
+from simulator_common.http import Response, SimulatorHandler
 from simulator_common.lifecycle import ServedSimulator
-from simulator_common.log import RequestLog
+from simulator_common.log import LoggedRequest, RequestLog
 
 from .api import (
     API_PREFIX,
@@ -31,8 +28,7 @@ __all__ = ["API_KEY_HEADER", "FilesComSimulator", "RequestLogEntry", "Response"]
 API_KEY_HEADER = "X-FilesAPI-Key"
 
 
-@dataclass
-class RequestLogEntry:
+class RequestLogEntry(LoggedRequest[list[tuple[str, str]]]):
     """One request as the simulator saw it. The API key is never stored.
 
     ``query`` keeps repeated and bracketed names as sent (``filter_gt[created_at]``).
@@ -40,48 +36,29 @@ class RequestLogEntry:
     the injected fault kind, if any.
     """
 
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    status: int
-    authorized: bool
-    started: float
-    fault: str | None = None
-
     def param(self, name: str) -> str | None:
         """The last value of a query parameter, or None."""
         values = [value for key, value in self.query if key == name]
         return values[-1] if values else None
 
 
-_SIMULATOR_ERROR = error_response(500, "Internal Server Error", "processing-failure/bug", "bug")
-
-
-class _Handler(SimulatorHandler["FilesComSimulator"]):
+class _Handler(SimulatorHandler["FilesComSimulator", RequestLogEntry]):
+    entry_class = RequestLogEntry
+    bug_response = error_response(500, "Internal Server Error", "processing-failure/bug", "bug")
     truncate_keeps_headers = True  # a cut page still carries its cursor headers
 
-    def dispatch(self) -> None:
-        simulator = self.simulator
-        parts = urlsplit(self.path)
-        entry = RequestLogEntry(
-            method=self.command,
-            path=parts.path,
-            query=parse_qsl(parts.query, keep_blank_values=True),
-            status=0,
-            authorized=False,
-            started=time.monotonic(),
-        )
-        key = self.headers.get(API_KEY_HEADER)
-        entry.authorized = simulator.accepts(key)
-        simulator.record(entry)
-        self.discard_body()
-        if simulator.latency > 0:
-            time.sleep(simulator.latency)
-        fault = as_fault(simulator.fault_for(entry))
-        self.answer_faulted(entry, fault, lambda: self._answer(entry, key))
+    def query_of(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return pairs
 
-    def _answer(self, entry: RequestLogEntry, key: str | None) -> Response:
+    def authorized(self, path: str) -> bool:
+        return self.simulator.accepts(self.headers.get(API_KEY_HEADER))
+
+    def fault_for(self, entry: RequestLogEntry) -> Fault | None:
+        return as_fault(self.simulator.fault_for(entry))
+
+    def respond(self, entry: RequestLogEntry) -> Response:
         simulator = self.simulator
+        key = self.headers.get(API_KEY_HEADER)
         if not entry.path.startswith(API_PREFIX + "/"):
             return NOT_FOUND
         if not key:
@@ -92,9 +69,7 @@ class _Handler(SimulatorHandler["FilesComSimulator"]):
             return UNAUTHENTICATED
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        return guarded(
-            lambda: handle_get(simulator.world, entry.path, entry.query), _SIMULATOR_ERROR
-        )
+        return handle_get(simulator.world, entry.path, entry.query)
 
 
 class FilesComSimulator(ServedSimulator, RequestLog[RequestLogEntry]):

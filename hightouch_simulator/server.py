@@ -6,13 +6,12 @@ import collections
 import hmac
 import math
 import threading
-import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
-from simulator_common.http import Response, SimulatorHandler, guarded
+from simulator_common.faults import Fault
+from simulator_common.http import Response, SimulatorHandler
 from simulator_common.lifecycle import ServedSimulator
-from simulator_common.log import RequestLog
+from simulator_common.log import LoggedRequest, RequestLog
 
 from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get
 from .faults import FaultPlan
@@ -25,20 +24,13 @@ DEFAULT_RATE_LIMIT = (200, 10.0)
 
 
 @dataclass
-class RequestLogEntry:
+class RequestLogEntry(LoggedRequest[dict[str, str]]):
     """One request as the simulator saw it; never holds the Authorization header or token.
 
     ``status`` is what was sent (0 while being answered, and for a reset connection);
     ``fault`` names an injected fault kind; ``throttled`` marks a 429 of the rate limit.
     """
 
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int
-    started: float
-    authorized: bool
-    fault: str | None = None
     throttled: bool = False
 
 
@@ -67,44 +59,35 @@ class RateWindow:
             return self._admitted[0] + self.seconds - now
 
 
-_SIMULATOR_ERROR = error_response(500, "simulator error")
+class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
+    entry_class = RequestLogEntry
+    bug_response = error_response(500, "simulator error")
 
+    def authorized(self, path: str) -> bool:
+        return self.simulator.is_authorized(self.headers.get("Authorization"))
 
-class _Handler(SimulatorHandler["HightouchSimulator"]):
-    def dispatch(self) -> None:
+    def refuse(self, entry: RequestLogEntry) -> Response | None:
+        window = self.simulator.rate_window
+        wait = None if window is None else window.admit(entry.started)
+        if wait is None:
+            return None
+        entry.throttled = True
+        headers = (("Retry-After", str(max(1, math.ceil(wait)))),)
+        return Response(429, b'{"message":"Rate limit exceeded"}', headers)
+
+    def fault_for(self, entry: RequestLogEntry) -> Fault | None:
         sim = self.simulator
-        parts = urlsplit(self.path)
-        entry = RequestLogEntry(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            status=0,
-            started=time.monotonic(),
-            authorized=sim.is_authorized(self.headers.get("Authorization")),
-        )
-        sim.record(entry)
-        self.discard_body()
-        wait = None if sim.rate_window is None else sim.rate_window.admit(entry.started)
-        if wait is not None:
-            entry.throttled = True
-            headers = (("Retry-After", str(max(1, math.ceil(wait)))),)
-            self.answer(entry, Response(429, b'{"message":"Rate limit exceeded"}', headers))
-            return
-        if sim.latency > 0:
-            time.sleep(sim.latency)
         plan = sim.faults
-        fault = (
+        return (
             None if plan is None else plan.decide(entry.method, entry.path, entry.query, sim.world)
         )
-        self.answer_faulted(entry, fault, lambda: self._respond_to(entry))
 
-    def _respond_to(self, entry: RequestLogEntry) -> Response:
+    def respond(self, entry: RequestLogEntry) -> Response:
         if not entry.authorized:
             return UNAUTHORIZED
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        world = self.simulator.world
-        return guarded(lambda: handle_get(world, entry.path, entry.query), _SIMULATOR_ERROR)
+        return handle_get(self.simulator.world, entry.path, entry.query)
 
 
 class HightouchSimulator(ServedSimulator, RequestLog[RequestLogEntry]):

@@ -1,8 +1,9 @@
 """The HTTP plumbing every simulator shares: a response value, the server and a handler base.
 
-A simulator subclasses :class:`SimulatorHandler` with its own ``dispatch`` (routes, auth,
-rate limits) and uses the base for the rest: discarding the body, sending a response, applying
-a :class:`~simulator_common.faults.Fault` and resetting the connection.
+Every simulator answers a request the same way: log it on arrival, discard its body, maybe
+refuse it (a rate limit), sleep the latency, ask for a fault, then send the real answer with the
+fault applied (a delay, a replaced or cut answer, a reset). :class:`SimulatorHandler` does that;
+a simulator's handler subclass supplies what differs (auth, routes, error bodies, faults).
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from .log import LoggedRequest
 
 if TYPE_CHECKING:
     from .faults import Fault
 
 __all__ = [
-    "AnsweredEntry",
     "Response",
     "SimulatorHandler",
+    "SimulatorHost",
     "SimulatorServer",
     "guarded",
     "json_response",
@@ -34,8 +38,6 @@ __all__ = [
 
 RESET_GRACE_SECONDS = 0.01
 """Pause between the partial body and the reset, so the client is mid-body when cut off."""
-
-SimT = TypeVar("SimT")
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,18 @@ def guarded(answer: Callable[[], Response], fallback: Response) -> Response:
         return fallback
 
 
-class AnsweredEntry(Protocol):
-    """What the handler base writes into a simulator's request log entry."""
+class SimulatorHost(Protocol):
+    """What the handler base needs of its simulator."""
 
-    status: int
-    fault: str | None
+    latency: float
+    """Seconds slept per admitted request."""
+
+    def record(self, entry: Any) -> None:
+        """Log a request on arrival."""
+
+
+SimT = TypeVar("SimT", bound=SimulatorHost)
+EntryT = TypeVar("EntryT", bound=LoggedRequest[Any])
 
 
 class SimulatorServer(ThreadingHTTPServer, Generic[SimT]):
@@ -77,7 +86,7 @@ class SimulatorServer(ThreadingHTTPServer, Generic[SimT]):
         self,
         address: tuple[str, int],
         simulator: SimT,
-        handler: type[SimulatorHandler[SimT]],
+        handler: type[SimulatorHandler[SimT, Any]],
         request_queue_size: int = 128,
     ) -> None:
         self.simulator = simulator
@@ -110,9 +119,12 @@ class SimulatorServer(ThreadingHTTPServer, Generic[SimT]):
                 connection.shutdown(socket.SHUT_RDWR)
 
 
-class SimulatorHandler(BaseHTTPRequestHandler, Generic[SimT]):
-    """Handler base: every method goes to :meth:`dispatch`, which a simulator implements.
+class SimulatorHandler(BaseHTTPRequestHandler, Generic[SimT, EntryT]):
+    """Handler base: every method goes to :meth:`dispatch`, one flow for every simulator.
 
+    A simulator's handler names its ``entry_class`` and the answer to a bug in ``respond``
+    (``bug_response``), and fills in the hooks: :meth:`authorized` and :meth:`respond`, and
+    where needed :meth:`query_of`, :meth:`refuse` and :meth:`fault_for`.
     ``truncate_keeps_headers``: whether a ``truncated`` fault keeps the real answer's headers
     (Files.com's cursor headers) or sends none.
     """
@@ -120,6 +132,8 @@ class SimulatorHandler(BaseHTTPRequestHandler, Generic[SimT]):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     truncate_keeps_headers: ClassVar[bool] = False
+    bug_response: ClassVar[Response]
+    entry_class: type[EntryT]
     server: SimulatorServer[SimT]
 
     @property
@@ -136,9 +150,54 @@ class SimulatorHandler(BaseHTTPRequestHandler, Generic[SimT]):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def dispatch(self) -> None:
-        """Answer the request in ``self.command`` / ``self.path`` / ``self.headers``."""
+        """Log the request on arrival, then answer it: refused, or for real with any fault."""
+        simulator = self.simulator
+        started = time.monotonic()
+        parts = urlsplit(self.path)
+        entry = self.entry_class(
+            method=self.command,
+            path=parts.path,
+            query=self.query_of(parse_qsl(parts.query, keep_blank_values=True)),
+            status=0,
+            started=started,
+            authorized=self.authorized(parts.path),
+        )
+        simulator.record(entry)
+        self.discard_body()
+        refusal = self.refuse(entry)
+        if refusal is not None:
+            self.answer(entry, refusal)
+            return
+        latency = simulator.latency
+        if latency > 0:
+            time.sleep(latency)
+        fault = self.fault_for(entry)  # the single place where faults are injected
+        self.answer_faulted(
+            entry, fault, lambda: guarded(lambda: self.respond(entry), self.bug_response)
+        )
+
+    # ------------------------------------------------------------------ hooks
+    def query_of(self, pairs: list[tuple[str, str]]) -> Any:
+        """The query as the log entry keeps it (default: a dict, the last value of a name)."""
+        return dict(pairs)
+
+    def authorized(self, path: str) -> bool:
+        """Whether the request's credential may use ``path``."""
         raise NotImplementedError
 
+    def refuse(self, entry: EntryT) -> Response | None:
+        """An answer that turns the request away before latency and faults (a 429), or None."""
+        return None
+
+    def fault_for(self, entry: EntryT) -> Fault | None:
+        """The fault to apply to this request, or None (default: never)."""
+        return None
+
+    def respond(self, entry: EntryT) -> Response:
+        """The real answer; if it raises, ``bug_response`` is sent instead."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ sending
     def discard_body(self) -> None:
         """Read and drop the request body, so the connection can carry the next request."""
         try:
@@ -148,13 +207,13 @@ class SimulatorHandler(BaseHTTPRequestHandler, Generic[SimT]):
         if length > 0:
             self.rfile.read(length)
 
-    def answer(self, entry: AnsweredEntry, response: Response) -> None:
+    def answer(self, entry: EntryT, response: Response) -> None:
         """Send ``response`` and log its status."""
         entry.status = response.status
         self.send(response)
 
     def answer_faulted(
-        self, entry: AnsweredEntry, fault: Fault | None, respond: Callable[[], Response]
+        self, entry: EntryT, fault: Fault | None, respond: Callable[[], Response]
     ) -> None:
         """Send ``respond()``, with ``fault`` applied: a delay, a replaced or cut answer, a reset.
 

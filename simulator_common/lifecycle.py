@@ -18,7 +18,7 @@ class ServedSimulator:
     simulator as ``self.simulator``.
     """
 
-    handler_class: ClassVar[type[SimulatorHandler[Any]]]
+    handler_class: ClassVar[type[SimulatorHandler[Any, Any]]]
     request_queue_size: ClassVar[int] = 128
 
     def __init__(self, host: str, port: int) -> None:
@@ -31,7 +31,7 @@ class ServedSimulator:
         """Bind and serve in a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("simulator already started")
-        server = SimulatorServer(
+        server = SimulatorServer[Any](
             (self._host, self._port), self, self.handler_class, self.request_queue_size
         )
         self._server = server

@@ -1,21 +1,36 @@
-"""The request log a simulator keeps: the handler appends, tests read copies."""
+"""The request log a simulator keeps: the handler appends on arrival, tests read copies."""
 
 from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-__all__ = ["LoggedEntry", "RequestLog"]
+__all__ = ["LoggedRequest", "RequestLog"]
 
-
-class LoggedEntry(Protocol):
-    """A log entry: any object with a mutable ``query`` (copied along with the entry)."""
-
-    query: Any
+QueryT = TypeVar("QueryT")
 
 
-EntryT = TypeVar("EntryT", bound=LoggedEntry)
+@dataclass
+class LoggedRequest(Generic[QueryT]):
+    """One request as a simulator saw it; never holds a credential.
+
+    ``status`` is what was sent: 0 while the request is still being answered and for a reset
+    connection. ``authorized`` is whether the credential may use this path. ``fault`` names the
+    injected fault kind (None when none).
+    """
+
+    method: str
+    path: str
+    query: QueryT
+    status: int
+    started: float
+    authorized: bool
+    fault: str | None = None
+
+
+EntryT = TypeVar("EntryT", bound=LoggedRequest[Any])
 
 
 class RequestLog(Generic[EntryT]):

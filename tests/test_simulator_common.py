@@ -10,53 +10,48 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from simulator_common import faults as f
 from simulator_common.cli import report_injected, serve_until_signal
 from simulator_common.faults import Fault, SeededFaultPlan, as_fault, request_identity
-from simulator_common.http import Response, SimulatorHandler, guarded, json_response
+from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
-from simulator_common.log import RequestLog
+from simulator_common.log import LoggedRequest, RequestLog
 
 BODY = b'{"hello":"world","padding":"' + b"x" * 200 + b'"}'
 PAGE = Response(200, BODY, (("X-Cursor", "next-1"),))
 CANNED = {f.STATUS_500: Response(500, b"{}"), f.EMPTY: f.EMPTY_OK}
 
 
-@dataclass
-class Entry:
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int = 0
-    fault: str | None = None
+class Entry(LoggedRequest[dict[str, str]]):
+    """The toy's log entry."""
 
 
-class _Handler(SimulatorHandler["Toy"]):
-    def dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        entry = Entry(self.command, parts.path, dict(parse_qsl(parts.query)))
-        self.simulator.record(entry)
-        self.discard_body()
-        if parts.path == "/boom":
-            self.answer(entry, guarded(_boom, json_response(500, {"error": "bug"})))
-            return
-        fault = as_fault(self.simulator.fault)
-        self.answer_faulted(entry, fault, lambda: PAGE)
+class _Handler(SimulatorHandler["Toy", Entry]):
+    entry_class = Entry
+    bug_response = json_response(500, {"error": "bug"})
+
+    def authorized(self, path: str) -> bool:
+        return self.headers.get("Authorization") == "Bearer toy"
+
+    def refuse(self, entry: Entry) -> Response | None:
+        return Response(429, b"busy") if entry.path == "/busy" else None
+
+    def fault_for(self, entry: Entry) -> Fault | None:
+        return as_fault(self.simulator.fault)
+
+    def respond(self, entry: Entry) -> Response:
+        if entry.path == "/boom":
+            raise RuntimeError("simulated bug")
+        return PAGE if entry.authorized else Response(401, b"{}")
 
 
 class _KeepHeadersHandler(_Handler):
     truncate_keeps_headers = True
-
-
-def _boom() -> Response:
-    raise RuntimeError("simulated bug")
 
 
 class Toy(ServedSimulator, RequestLog[Entry]):
@@ -68,6 +63,7 @@ class Toy(ServedSimulator, RequestLog[Entry]):
         ServedSimulator.__init__(self, "127.0.0.1", 0)
         RequestLog.__init__(self)
         self.fault = fault
+        self.latency = 0.0
 
 
 class KeepHeadersToy(Toy):
@@ -80,11 +76,14 @@ def toy() -> Iterator[Toy]:
         yield simulator
 
 
+AUTH = {"Authorization": "Bearer toy"}
+
+
 def get(
     sim: Toy, path: str = "/page", method: str = "GET", body: bytes | None = None
 ) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    conn.request(method, path, body=body)
+    conn.request(method, path, body=body, headers=AUTH)
     return conn.getresponse()
 
 
@@ -110,7 +109,7 @@ def test_lifecycle_binds_serves_and_releases_the_port() -> None:
 def test_stop_cuts_open_keep_alive_connections() -> None:
     sim = Toy().start()
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    conn.request("GET", "/page")
+    conn.request("GET", "/page", headers=AUTH)
     assert conn.getresponse().read() == BODY
     assert conn.sock is not None  # still open: HTTP/1.1 keep-alive
     sim.stop()
@@ -142,14 +141,41 @@ def test_head_sends_no_body_and_every_method_is_dispatched(toy: Toy) -> None:
 
 def test_a_request_body_is_discarded_so_the_connection_carries_on(toy: Toy) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", toy.port, timeout=5)
-    conn.request("POST", "/first", body=b"x" * 5000)
+    conn.request("POST", "/first", body=b"x" * 5000, headers=AUTH)
     assert conn.getresponse().read() == BODY
-    conn.request("GET", "/second")  # same connection: the body did not leak into it
+    conn.request("GET", "/second", headers=AUTH)  # same connection: the body did not leak into it
     assert conn.getresponse().read() == BODY
     with socket.create_connection(("127.0.0.1", toy.port), timeout=5) as raw:
         raw.sendall(b"POST /junk HTTP/1.1\r\nHost: x\r\nContent-Length: junk\r\n\r\n")
-        assert raw.makefile("rb").readline() == b"HTTP/1.1 200 OK\r\n"  # junk length: no body
+        # (no credential: the toy answers 401, the point is that it answers at all)
+        assert raw.makefile("rb").readline() == b"HTTP/1.1 401 Unauthorized\r\n"
     assert [e.path for e in toy.requests] == ["/first", "/second", "/junk"]
+
+
+def test_each_request_is_logged_on_arrival_with_its_query_and_authorization(toy: Toy) -> None:
+    assert get(toy, "/page?b=2&a=1&a=3&empty=").status == 200
+    conn = http.client.HTTPConnection("127.0.0.1", toy.port, timeout=5)
+    conn.request("GET", "/page")  # no credential
+    assert conn.getresponse().status == 401
+    assert [(e.query, e.authorized, e.status) for e in toy.requests] == [
+        ({"b": "2", "a": "3", "empty": ""}, True, 200),
+        ({}, False, 401),
+    ]
+
+
+def test_a_refusal_comes_before_latency_and_faults(toy: Toy) -> None:
+    toy.latency = 0.4
+    toy.fault = Fault(f.STATUS_502, response=f.BAD_GATEWAY)
+    began = time.monotonic()
+    refused = get(toy, "/busy")
+    assert (refused.status, refused.read()) == (429, b"busy")
+    assert time.monotonic() - began < 0.3  # not slept
+    assert get(toy).status == 502  # not refused: slept, then faulted
+    assert time.monotonic() - began >= 0.4
+    assert [(e.path, e.status, e.fault) for e in toy.requests] == [
+        ("/busy", 429, None),
+        ("/page", 502, f.STATUS_502),
+    ]
 
 
 def test_a_handler_bug_answers_the_fallback_and_prints_the_traceback(
