@@ -1,0 +1,56 @@
+"""Parse a response body once and reuse it in the retry check, the extractor and the paginator."""
+
+from typing import Any
+
+import orjson
+from requests import Response
+
+_PAYLOAD_ATTR = "_syncruns_payload"
+_UNREADABLE = object()
+
+
+def response_payload(response: Response) -> Any:
+    """Return the parsed JSON body (cached on the response); raise ValueError if it is not JSON."""
+    cached = getattr(response, _PAYLOAD_ATTR, None)
+    if cached is None:
+        try:
+            cached = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            cached = _UNREADABLE
+        setattr(response, _PAYLOAD_ATTR, cached)
+    if cached is _UNREADABLE:
+        raise ValueError("response body is not JSON")
+    return cached
+
+
+def json_payload(response: Response, error: type[Exception]) -> Any:
+    """The parsed body; raise `error` naming its content type and size when it is not JSON."""
+    try:
+        return response_payload(response)
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise error(
+            f"answered a body that is not JSON ({kind}, {len(response.content)} bytes) "
+            "after every retry"
+        ) from None
+
+
+def body_is_unreadable(response: Response | None, exception: BaseException | None) -> bool:
+    """Retry predicate for dlt's retrying session: a 200 whose body is not a JSON object."""
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        return not isinstance(response_payload(response), dict)
+    except ValueError:
+        return True
+
+
+def body_is_not_json(response: Response | None, exception: BaseException | None) -> bool:
+    """Retry predicate for APIs that answer bare arrays: a 200 whose body is not JSON at all."""
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        response_payload(response)
+    except ValueError:
+        return True
+    return False
