@@ -1,12 +1,8 @@
 """Validation of user input: every problem becomes one FilesComConfigError naming the setting."""
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from urllib.parse import urlsplit
+from datetime import datetime
 
-from census_source.config import is_loopback_host
-from census_source.timestamps import parse_timestamp
 from files_com_source.errors import FilesComConfigError
 from files_com_source.settings import (
     CONFIG_SECTION,
@@ -15,43 +11,40 @@ from files_com_source.settings import (
     SECRET_ENV_VAR,
     SITE_API_URL,
 )
+from syncruns_common import tokens, window
+from syncruns_common.urls import UrlWords, check_base_url
+from syncruns_common.window import DateInput, Window, WindowWords
 
-DateInput = datetime | date | str | None
+__all__ = ["Window", "parse_window", "resolve_base_url", "validate_api_key", "validate_tuning"]
 
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A backfill window on a run's created_at: start inclusive, end exclusive."""
-
-    start: datetime | None
-    end: datetime | None
-
-    def contains(self, instant: datetime) -> bool:
-        """True when `instant` lies inside the window."""
-        if self.start is not None and instant < self.start:
-            return False
-        return self.end is None or instant < self.end
+_URL_WORDS = UrlWords(
+    setting=f"{CONFIG_SECTION}.base_url",
+    example="https://host/api/rest/v1",
+    credentials="{setting} must not carry credentials, a query or a fragment",
+)
+_WINDOW_WORDS = WindowWords(
+    bad_date=f"{CONFIG_SECTION}.{{setting}} {{value!r}} is not an ISO-8601 date or datetime "
+    "(e.g. 2025-01-31 or 2025-01-31T12:00:00Z)",
+    end_not_after_start=f"{CONFIG_SECTION}.end_date {{end}} is not after start_date {{start}}: "
+    "the window is start inclusive, end exclusive",
+    start_in_future=f"{CONFIG_SECTION}.start_date {{start}} is in the future",
+)
 
 
 def validate_api_key(api_key: object) -> str:
     """Return the key without surrounding blanks, or raise naming the config key."""
-    where = f"{SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR})"
-    if not isinstance(api_key, str) or not api_key.strip():
-        raise FilesComConfigError(f"The Files.com API key is empty: set {where}")
-    key = api_key.strip()
-    if not key.isascii() or any(ch.isspace() or not ch.isprintable() for ch in key):
-        raise FilesComConfigError(
-            f"The Files.com API key contains blanks or non-ASCII characters: check {where}"
-        )
-    return key
+    return tokens.validate_api_key(
+        api_key, FilesComConfigError, "The Files.com API key", SECRET_CONFIG_KEY, SECRET_ENV_VAR
+    )
 
 
 def resolve_base_url(subdomain: str | None, base_url: str | None) -> str:
     """The API root: `base_url` if given (http only on loopback), else from the site subdomain."""
     if base_url is not None and str(base_url).strip():
-        return _checked_base_url(str(base_url).strip().rstrip("/"))
+        url = str(base_url).strip().rstrip("/")
+        check_base_url(url, FilesComConfigError, _URL_WORDS)
+        return url
     name = "" if subdomain is None else str(subdomain).strip().lower()
     if not name:
         raise FilesComConfigError(
@@ -66,58 +59,9 @@ def resolve_base_url(subdomain: str | None, base_url: str | None) -> str:
     return SITE_API_URL.format(subdomain=name)
 
 
-def _checked_base_url(url: str) -> str:
-    key = f"{CONFIG_SECTION}.base_url"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        _ = parts.port
-    except ValueError as exc:
-        raise FilesComConfigError(f"{key} {url!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not host:
-        raise FilesComConfigError(
-            f"{key} {url!r} is not a valid URL: use https://host/api/rest/v1 "
-            "(http:// only on loopback)"
-        )
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise FilesComConfigError(f"{key} must not carry credentials, a query or a fragment")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise FilesComConfigError(
-            f"{key} uses plain http:// to {host}: use https:// (http:// only on loopback)"
-        )
-    return url
-
-
-def _parse_date(name: str, value: DateInput) -> datetime | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    try:
-        return parse_timestamp(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise FilesComConfigError(
-            f"{CONFIG_SECTION}.{name} {value!r} is not an ISO-8601 date or datetime "
-            "(e.g. 2025-01-31 or 2025-01-31T12:00:00Z)"
-        ) from None
-
-
 def parse_window(start_date: DateInput, end_date: DateInput, now: datetime) -> Window | None:
     """The backfill window, or None for an incremental load; naive values mean UTC."""
-    start = _parse_date("start_date", start_date)
-    end = _parse_date("end_date", end_date)
-    if start is None and end is None:
-        return None
-    if start is not None and end is not None and end <= start:
-        raise FilesComConfigError(
-            f"{CONFIG_SECTION}.end_date {end.isoformat()} is not after start_date "
-            f"{start.isoformat()}: the window is start inclusive, end exclusive"
-        )
-    if start is not None and start > now.astimezone(UTC):
-        raise FilesComConfigError(
-            f"{CONFIG_SECTION}.start_date {start.isoformat()} is in the future"
-        )
-    return Window(start=start, end=end)
+    return window.parse_window(start_date, end_date, now, FilesComConfigError, _WINDOW_WORDS)
 
 
 def validate_tuning(per_page: int, overlap_seconds: float, open_lookback_hours: float) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from census_source.timestamps import parse_timestamp
+from syncruns_common.timestamps import parse_timestamp
 
 SORT_ASCENDING = {"sort_by[created_at]": "asc"}
 

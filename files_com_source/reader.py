@@ -6,12 +6,12 @@ from typing import Any
 
 from dlt.common import logger
 
-from census_source.timestamps import parse_timestamp
 from files_com_source.client import FilesComApi
-from files_com_source.config import Window
 from files_com_source.cursor import SORT_ASCENDING, RunCursor, api_timestamp
 from files_com_source.errors import FilesComResponseError
 from files_com_source.settings import TERMINAL_STATUSES
+from syncruns_common.timestamps import parse_timestamp
+from syncruns_common.window import Window
 
 Run = dict[str, Any]
 
