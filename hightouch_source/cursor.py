@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from census_source.timestamps import format_timestamp, parse_timestamp
 from hightouch_source.errors import HightouchResponseError
 from hightouch_source.settings import TERMINAL_STATUSES
+from syncruns_common.timestamps import format_timestamp, parse_timestamp
 
 
 @dataclass(frozen=True)

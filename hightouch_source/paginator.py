@@ -5,8 +5,8 @@ from typing import Any
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from census_source.payload import response_payload
 from hightouch_source.errors import HightouchResponseError
+from syncruns_common.payload import response_payload
 
 
 class HasMorePaginator(BasePaginator):

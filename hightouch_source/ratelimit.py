@@ -7,10 +7,6 @@ window holds: a small load runs at full speed, a large one settles at the limit.
 import collections
 import threading
 import time
-from typing import Any
-
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
 
 
 class SlidingWindowLimiter:
@@ -39,15 +35,3 @@ class SlidingWindowLimiter:
                     return
                 wait = self._started[0] + self.seconds - now
             time.sleep(wait)
-
-
-class RateLimitedAdapter(HTTPAdapter):
-    """HTTPAdapter that waits for the shared limiter before every send, retries included."""
-
-    def __init__(self, limiter: SlidingWindowLimiter, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.limiter = limiter
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        self.limiter.acquire()
-        return super().send(request, *args, **kwargs)

@@ -9,11 +9,11 @@ from typing import Any
 
 from dlt.common import logger
 
-from census_source.config import Window
-from census_source.cursor import fingerprint
 from hightouch_source.client import HightouchApi
 from hightouch_source.cursor import OpenRun, SyncCursor, run_is_open, run_key, run_start
 from hightouch_source.settings import FILTER_SLACK_SECONDS
+from syncruns_common.fingerprint import fingerprint
+from syncruns_common.window import Window
 
 Row = dict[str, Any]
 SLACK = timedelta(seconds=FILTER_SLACK_SECONDS)

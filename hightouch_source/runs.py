@@ -6,10 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import dlt
-from dlt.common import logger
 
-from census_source.config import Window
-from census_source.fanout import Failed, Finished, Page, read_concurrently
 from hightouch_source.client import HightouchApi
 from hightouch_source.cursor import SyncCursor
 from hightouch_source.errors import (
@@ -18,11 +15,11 @@ from hightouch_source.errors import (
     HightouchSourceError,
 )
 from hightouch_source.reader import Row, SyncRunReader, read_window
-
-# Custom metrics of the sync_runs resource (in dlt's extract trace): syncs that failed after every
-# retry, with the error, and syncs deleted while loading. Their cursors do not move.
-FAILED_SYNCS = "failed_syncs"
-DELETED_SYNCS = "deleted_syncs"
+from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
+from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
+from syncruns_common.failures import SyncFailures
+from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.window import Window
 
 
 @dataclass(frozen=True)
@@ -50,34 +47,18 @@ def sync_run_rows(
         yield from reader.read()
         return reader.next_cursor
 
-    metrics = dlt.current.resource_metrics()
-    failed: dict[str, str] = metrics.setdefault(FAILED_SYNCS, {})
-    deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
-    errors: list[BaseException] = []
-    for item in read_concurrently(sync_ids, job, options.concurrency):
+    failures = SyncFailures(
+        dlt.current.resource_metrics(),
+        HightouchNotFoundError,
+        HightouchAuthError,
+        HightouchSourceError,
+    )
+    for item in read_concurrently(sync_ids, job, options.concurrency, "hightouch-sync-reader"):
         if isinstance(item, Page):
             yield item.batch
         elif isinstance(item, Finished):
             if item.result is not None:
                 state[item.sync_id] = item.result.to_state()
         elif isinstance(item, Failed):
-            _record_failure(item, failed, deleted, errors)
-    if errors and len(errors) == len(sync_ids):
-        raise errors[0]  # not one sync could be read: an outage, not a partial load
-
-
-def _record_failure(
-    item: Failed, failed: dict[str, str], deleted: list[str], errors: list[BaseException]
-) -> None:
-    """A deleted sync is a warning; auth errors abort; other errors fail this sync only."""
-    if isinstance(item.error, HightouchNotFoundError):
-        logger.warning(f"Sync {item.sync_id} answered 404 (deleted while loading); skipped")
-        deleted.append(item.sync_id)
-        return
-    if isinstance(item.error, HightouchAuthError) or not isinstance(
-        item.error, HightouchSourceError
-    ):
-        raise item.error
-    logger.warning(f"Sync {item.sync_id} failed and keeps its cursor: {item.error}")
-    failed[item.sync_id] = str(item.error)
-    errors.append(item.error)
+            failures.record(item)
+    failures.raise_if_all_failed(len(sync_ids))
