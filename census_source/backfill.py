@@ -3,7 +3,7 @@
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
-from census_source.config import Window
+from syncruns_common.window import Window
 
 _KEY = "backfills"
 

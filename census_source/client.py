@@ -1,22 +1,17 @@
 """HTTP access to the Census API through dlt's RESTClient, with errors made one-line and clear."""
 
-import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
-from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
-from requests import ConnectionError as RequestsConnectionError
-from requests import HTTPError, Response, Timeout
-from requests.utils import get_environ_proxies
+from requests import Response
 
 from census_source.errors import (
     CensusAuthError,
@@ -27,10 +22,12 @@ from census_source.errors import (
     CensusUnreachableError,
 )
 from census_source.paginator import CensusPagePaginator
-from census_source.payload import body_is_unreadable, response_payload
-from census_source.ratelimit import RateLimitedAdapter, RateLimiter
+from census_source.ratelimit import RateLimiter
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 from census_source.versions import V1, ApiVersion
+from syncruns_common.http_errors import HttpErrors
+from syncruns_common.http_session import rate_limited_session
+from syncruns_common.payload import json_payload, response_payload
 
 # The server's own error message is quoted in auth errors (it tells a wrong token kind apart).
 _MAX_QUOTED_MESSAGE = 200
@@ -50,7 +47,10 @@ class CensusRESTClient(RESTClient):
     """RESTClient that reads the documented `{"status": "success", "data": ...}` envelope."""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
-        data = _success_data(response)
+        payload = json_payload(response, CensusResponseError)
+        if not isinstance(payload, dict) or "data" not in payload:
+            raise CensusResponseError("answered JSON without the documented 'data' field")
+        data = payload["data"]
         if isinstance(data, dict):
             return [data]
         if not isinstance(data, list):
@@ -58,20 +58,6 @@ class CensusRESTClient(RESTClient):
                 "answered a 'data' field that is neither a list nor an object"
             )
         return data
-
-
-def _success_data(response: Response) -> Any:
-    try:
-        payload = response_payload(response)
-    except ValueError:
-        kind = response.headers.get("Content-Type", "no content type")
-        raise CensusResponseError(
-            f"answered a body that is not JSON ({kind}, {len(response.content)} bytes) "
-            "after every retry"
-        ) from None
-    if not isinstance(payload, dict) or "data" not in payload:
-        raise CensusResponseError("answered JSON without the documented 'data' field")
-    return payload["data"]
 
 
 class CensusApi:
@@ -96,27 +82,27 @@ class CensusApi:
         self._limiter = RateLimiter(rate_limit)
         self._runtime = resolve_configuration(RuntimeConfiguration())
         self._local = threading.local()
+        self._errors = HttpErrors(
+            api="Census API",
+            reach="the Census API",
+            reach_hint="check sources.census.base_url / region and the network",
+            base_url=base_url,
+            attempts=self._runtime.request_max_attempts,
+            response_error=CensusResponseError,
+            not_found_error=CensusNotFoundError,
+            unreachable_error=CensusUnreachableError,
+            auth_error=self._auth_error,
+            gone_error=CensusGoneError,
+        )
 
     @property
     def _client(self) -> "CensusRESTClient":
         client: CensusRESTClient | None = getattr(self._local, "client", None)
         if client is None:
-            retrying = Client(raise_for_status=False, retry_condition=body_is_unreadable)
-            retrying.update_from_config(self._runtime)
-            session = retrying.session
-            # read proxy/CA settings from the environment once, not on every request (hot path)
-            session.proxies.update(get_environ_proxies(self.base_url))
-            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-                "CURL_CA_BUNDLE", True
-            )
-            session.trust_env = False
-            adapter = RateLimitedAdapter(self._limiter)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
             client = self._local.client = CensusRESTClient(
                 self.base_url,
                 auth=self._auth,
-                session=session,
+                session=rate_limited_session(self.base_url, self._runtime, self._limiter),
                 data_selector="data",
                 config=self._runtime,
             )
@@ -157,7 +143,7 @@ class CensusApi:
 
     def _fetch(self, path: str) -> dict[str, Any] | None:
         try:
-            with self._translated(path, page=None):
+            with self._errors.translated(path):
                 pages = self._client.paginate(path, paginator=SinglePagePaginator())
                 items: list[Any] = next(pages, [])
         except CensusNotFoundError:
@@ -172,7 +158,7 @@ class CensusApi:
         pages = self._client.paginate(path, paginator=paginator, params=params)
         while True:
             number = paginator.page
-            with self._translated(path, page=number):
+            with self._errors.translated(path, number):
                 page = next(pages, None)
             if page is None:
                 return
@@ -183,41 +169,11 @@ class CensusApi:
                 has_next=paginator.has_next_page,
             )
 
-    @contextmanager
-    def _translated(self, path: str, page: int | None) -> Iterator[None]:
-        where = f"GET {path}" + (f" page {page}" if page is not None else "")
-        attempts = self._runtime.request_max_attempts
-        try:
-            yield
-        except CensusResponseError as exc:
-            raise CensusResponseError(f"{where} {exc}") from exc
-        except HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else 0
-            if status in (401, 403):
-                raise CensusAuthError(self._auth_message(status, where, exc.response)) from exc
-            if status == 404:
-                raise CensusNotFoundError(f"{where} answered 404") from None
-            if status == 410:
-                raise CensusGoneError(f"{where} answered 410 (past retention)") from None
-            if status == 429 or status >= 500:
-                raise CensusUnreachableError(
-                    f"Census API kept answering {status} on {where} after {attempts} attempts: "
-                    "retry later or raise [runtime] request_max_attempts"
-                ) from exc
-            raise CensusResponseError(f"Census API answered {status} on {where}") from exc
-        except (RequestsConnectionError, Timeout) as exc:
-            kind = "timed out" if isinstance(exc, Timeout) else "connection failed"
-            host = urlsplit(self.base_url).netloc
-            raise CensusUnreachableError(
-                f"Cannot reach the Census API at {host} ({kind}) on {where} after {attempts} "
-                "attempts: check sources.census.base_url / region and the network"
-            ) from exc
-
-    def _auth_message(self, status: int, where: str, response: Response | None) -> str:
+    def _auth_error(self, status: int, where: str, response: Response | None) -> CensusAuthError:
         verb = "rejected the API token" if status == 401 else "refused access"
         version, other = self.version, "v2" if self.version.name == "v1" else "v1"
         said = _server_message(response, self._auth.token)
-        return (
+        return CensusAuthError(
             f"Census {verb} ({status}) on {where}{said}: API {version.name} takes a "
             f"{version.token_kind}; set one in {SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR}), "
             f"or set sources.census.api_version = '{other}' for a {version.other_token_kind}"

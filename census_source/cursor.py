@@ -1,14 +1,12 @@
 """Per-sync incremental cursor, kept in dlt resource state (one entry per sync id)."""
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from census_source.settings import TERMINAL_STATUSES
-from census_source.timestamps import format_timestamp, parse_timestamp
+from syncruns_common.timestamps import format_timestamp, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -74,9 +72,3 @@ def run_is_open(run: Mapping[str, Any], created_at: datetime, settle_before: dat
 def overlap_cutoff(high_water: datetime | None, overlap: timedelta) -> datetime | None:
     """The created_at below which runs were loaded in final state on an earlier load."""
     return None if high_water is None else high_water - overlap
-
-
-def fingerprint(run: Mapping[str, Any]) -> str:
-    """A short digest of a run's content, to skip re-loading an open run that did not change."""
-    encoded = json.dumps(run, sort_keys=True, default=str).encode()
-    return hashlib.blake2b(encoded, digest_size=8).hexdigest()

@@ -6,8 +6,8 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
 from census_source.errors import CensusResponseError
-from census_source.payload import response_payload
 from census_source.settings import PAGE_SIZE
+from syncruns_common.payload import response_payload
 
 
 class CensusPagePaginator(BasePaginator):

@@ -2,10 +2,6 @@
 
 import threading
 import time
-from typing import Any
-
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
 
 
 class RateLimiter:
@@ -29,15 +25,3 @@ class RateLimiter:
             self._next = start + self.interval
         if start > now:
             time.sleep(start - now)
-
-
-class RateLimitedAdapter(HTTPAdapter):
-    """HTTPAdapter that waits for the shared limiter before every send, retries included."""
-
-    def __init__(self, limiter: RateLimiter, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.limiter = limiter
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        self.limiter.acquire()
-        return super().send(request, *args, **kwargs)

@@ -8,11 +8,12 @@ from typing import Any
 from dlt.common import logger
 
 from census_source.client import CensusApi, RunPage
-from census_source.config import Window
-from census_source.cursor import OpenRun, SyncCursor, fingerprint, overlap_cutoff, run_is_open
+from census_source.cursor import OpenRun, SyncCursor, overlap_cutoff, run_is_open
 from census_source.errors import CensusResponseError
 from census_source.settings import PAGE_SIZE
-from census_source.timestamps import parse_timestamp
+from syncruns_common.fingerprint import fingerprint
+from syncruns_common.timestamps import parse_timestamp
+from syncruns_common.window import Window
 
 Run = dict[str, Any]
 

@@ -19,7 +19,7 @@ from census_source.client import CensusApi
 from census_source.errors import CensusGoneError, CensusNotFoundError
 from census_source.ids import IdCodec
 from census_source.settings import RECORD_STATUS_COUNTS, RECORDS_READY_STATUSES
-from census_source.timestamps import format_timestamp, parse_timestamp
+from syncruns_common.timestamps import format_timestamp, parse_timestamp
 
 RECORDS_TABLE = "sync_run_records"
 RECORD_COLUMNS: TTableSchemaColumns = {

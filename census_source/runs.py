@@ -12,10 +12,8 @@ from dlt.common import logger
 from census_source.arrow_pages import reasons_table, runs_table
 from census_source.backfill import BackfillProgress
 from census_source.client import CensusApi
-from census_source.config import Window
 from census_source.cursor import SyncCursor
 from census_source.errors import CensusAuthError, CensusNotFoundError, CensusSourceError
-from census_source.fanout import Failed, Finished, Page, read_concurrently
 from census_source.ids import IdCodec, dataset_id_type, id_codec
 from census_source.reader import SyncRunReader, read_window
 from census_source.records import (
@@ -27,11 +25,14 @@ from census_source.records import (
 )
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
 from census_source.versions import V1, ApiVersion, retirement_notice
+from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
+from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
+from syncruns_common.failures import SyncFailures
+from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.window import Window
 
-# Custom metrics of the sync_runs resource (in dlt's extract trace): syncs that failed after every
-# retry, with the error, and syncs deleted while loading. Their cursors do not move.
-FAILED_SYNCS = "failed_syncs"
-DELETED_SYNCS = "deleted_syncs"
+# Custom metrics of the sync_runs resource (in dlt's extract trace), besides FAILED_SYNCS and
+# DELETED_SYNCS (syncs failed after every retry, syncs deleted while loading).
 # With backfill_batch_syncs: syncs of the window still to load after this load (0 = done).
 BACKFILL_REMAINING = "backfill_remaining"
 # With include_records: runs whose records were loaded, and runs skipped as past retention.
@@ -134,9 +135,7 @@ def sync_run_tables(
 
         return column_type
 
-    failed: dict[str, str] = metrics.setdefault(FAILED_SYNCS, {})
-    deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
-    errors: list[BaseException] = []
+    failures = SyncFailures(metrics, CensusNotFoundError, CensusAuthError, CensusSourceError)
     buffered: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
 
@@ -150,7 +149,7 @@ def sync_run_tables(
             yield dlt.mark.with_hints(list(records), RECORD_HINTS, create_table_variant=True)
             records.clear()
 
-    for item in read_concurrently(sync_ids, job, options.concurrency):
+    for item in read_concurrently(sync_ids, job, options.concurrency, "census-sync-reader"):
         if isinstance(item, Page) and isinstance(item.batch, RunRecords):
             _take_records(item.batch, records, ledger, metrics)
             if len(records) >= BATCH_ROWS:
@@ -166,12 +165,11 @@ def sync_run_tables(
                 progress.mark_done(item.sync_id)
                 metrics[BACKFILL_REMAINING] -= 1
         elif isinstance(item, Failed):
-            _record_failure(item, failed, deleted, errors)
+            failures.record(item)
     yield from flush()
     if progress is not None and metrics[BACKFILL_REMAINING] == 0:
         progress.finish()
-    if errors and len(errors) == len(sync_ids):
-        raise errors[0]  # not one sync could be read: an outage, not a partial load
+    failures.raise_if_all_failed(len(sync_ids))
 
 
 def _canonical_ids(runs: list[dict[str, Any]], sync_id: str, codec: IdCodec) -> None:
@@ -193,18 +191,3 @@ def _take_records(
         return
     metrics[RECORDS_RUNS] += 1
     records.extend(fetched.rows)
-
-
-def _record_failure(
-    item: Failed, failed: dict[str, str], deleted: list[str], errors: list[BaseException]
-) -> None:
-    """A deleted sync is a warning; auth errors abort; other errors fail this sync only."""
-    if isinstance(item.error, CensusNotFoundError):
-        logger.warning(f"Sync {item.sync_id} answered 404 (deleted while loading); skipped")
-        deleted.append(item.sync_id)
-        return
-    if isinstance(item.error, CensusAuthError) or not isinstance(item.error, CensusSourceError):
-        raise item.error
-    logger.warning(f"Sync {item.sync_id} failed and keeps its cursor: {item.error}")
-    failed[item.sync_id] = str(item.error)
-    errors.append(item.error)

@@ -1,16 +1,5 @@
-"""Timestamp parsing: the API mixes precisions (…07Z, …07.5Z, …07.546Z), so compare instants."""
+"""Timestamp parsing and formatting, shared with the other sources (see syncruns_common)."""
 
-from datetime import UTC, datetime
+from syncruns_common.timestamps import format_timestamp, parse_timestamp
 
-
-def parse_timestamp(value: str | datetime) -> datetime:
-    """Return an aware UTC datetime for an ISO-8601 string or datetime; naive means UTC."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(value: datetime) -> str:
-    """Format an aware datetime as ISO-8601 UTC with microseconds, e.g. for pipeline state."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+__all__ = ["format_timestamp", "parse_timestamp"]
