@@ -14,12 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from simulator_common.cli import (
-    add_fault_arguments,
-    add_server_arguments,
-    report_injected,
-    serve_until_signal,
-)
+from simulator_common import cli
 
 from .faults import ALL_FAULTS, KNOWN_FAULTS, FaultPlan
 from .records import DEFAULT_RECORDS_RETENTION_DAYS
@@ -29,8 +24,7 @@ from .world import DEFAULT_GROUP, World
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m census_simulator", description=__doc__)
-    add_server_arguments(parser, default_port=8765)
+    parser = cli.simulator_parser("census_simulator", __doc__, default_port=8765)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--token", default="sim-token", help="workspace API token (/api/v1)")
     parser.add_argument(
@@ -53,7 +47,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--syncs", type=int, help="number of syncs (default 200 with the above)")
     faults = parser.add_argument_group("fault injection (off unless --fault-rate > 0)")
-    add_fault_arguments(faults)
+    cli.add_fault_arguments(faults)
     faults.add_argument(
         "--fault-kinds",
         metavar="KIND,...",
@@ -117,21 +111,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
+    return cli.run(
+        "census_simulator",
+        sim,
+        urls=lambda: [sim.base_url, sim.base_url_v2],
+        stats=lambda: (
+            f"{world.run_count} runs in {len(world.syncs)} syncs, generated in {elapsed:.1f} s, "
+            f"max RSS {_max_rss_mib():.0f} MiB"
+        ),
+        plan=plan,
+    )
 
-    def announce() -> None:
-        print(sim.base_url, flush=True)
-        print(sim.base_url_v2, flush=True)
-        rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"census_simulator: {world.run_count} runs in {len(world.syncs)} syncs, "
-            f"generated in {elapsed:.1f} s, max RSS {rss_mib:.0f} MiB",
-            file=sys.stderr,
-            flush=True,
-        )
 
-    serve_until_signal(sim, announce)
-    report_injected("census_simulator", plan)
-    return 0
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

@@ -11,12 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from simulator_common.cli import (
-    add_fault_arguments,
-    add_server_arguments,
-    report_injected,
-    serve_until_signal,
-)
+from simulator_common import cli
 
 from .faults import ALL_FAULTS, FaultPlan
 from .server import FilesComSimulator
@@ -24,14 +19,13 @@ from .world import World
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m files_com_simulator", description=__doc__)
-    add_server_arguments(parser, default_port=8766)
+    parser = cli.simulator_parser("files_com_simulator", __doc__, default_port=8766)
     parser.add_argument("--api-key", default="sim-files-key")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--syncs", type=int, help="number of syncs (with --runs-per-sync)")
     parser.add_argument("--runs-per-sync", type=int, help="runs of each sync")
     parser.add_argument("--advance-every", type=float, default=0.0, metavar="SECONDS")
-    add_fault_arguments(parser)
+    cli.add_fault_arguments(parser)
     parser.add_argument("--fault-max-consecutive", type=int, default=2)
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
@@ -59,25 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
-
-    def announce() -> None:
-        print(sim.base_url, flush=True)
-        print(
-            f"files_com_simulator: {world.run_count} runs in {len(world.sync_ids)} syncs, "
-            f"clock at {world.now.isoformat()}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def advance() -> None:
-        world.advance(seconds=args.advance_every)
-
-    if args.advance_every > 0:  # simulated time moves on once each real minute
-        serve_until_signal(sim, announce, tick=60.0, on_tick=advance)
-    else:
-        serve_until_signal(sim, announce)
-    report_injected("files_com_simulator", plan)
-    return 0
+    every = args.advance_every
+    return cli.run(
+        "files_com_simulator",
+        sim,
+        urls=lambda: [sim.base_url],
+        stats=lambda: (
+            f"{world.run_count} runs in {len(world.sync_ids)} syncs, "
+            f"clock at {world.now.isoformat()}"
+        ),
+        plan=plan,
+        tick=60.0 if every > 0 else 0.5,  # simulated time moves on once each real minute
+        on_tick=(lambda: world.advance(seconds=every)) if every > 0 else None,
+    )
 
 
 if __name__ == "__main__":

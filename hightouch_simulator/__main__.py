@@ -10,12 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from simulator_common.cli import (
-    add_fault_arguments,
-    add_server_arguments,
-    report_injected,
-    serve_until_signal,
-)
+from simulator_common import cli
 
 from .faults import ALL_FAULTS, FaultPlan
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator
@@ -23,8 +18,7 @@ from .world import World
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m hightouch_simulator", description=__doc__)
-    add_server_arguments(parser, default_port=8766)
+    parser = cli.simulator_parser("hightouch_simulator", __doc__, default_port=8766)
     parser.add_argument("--token", default="sim-token")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--syncs", type=int, help="number of syncs (default world if not given)")
@@ -36,7 +30,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per --rate-window seconds (0 = unlimited)",
     )
     parser.add_argument("--rate-window", type=float, default=DEFAULT_RATE_LIMIT[1])
-    add_fault_arguments(parser)
+    cli.add_fault_arguments(parser)
     parser.add_argument("--fault-kinds", help=f"comma list of {','.join(ALL_FAULTS)}")
     parser.add_argument("--fault-max-consecutive", type=int)
     return parser.parse_args(argv)
@@ -63,18 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
-
-    def announce() -> None:
-        print(sim.base_url, flush=True)
-        print(
-            f"hightouch_simulator: {world.run_count} runs in {len(world.syncs)} syncs",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    serve_until_signal(sim, announce)
-    report_injected("hightouch_simulator", plan)
-    return 0
+    return cli.run(
+        "hightouch_simulator",
+        sim,
+        urls=lambda: [sim.base_url],
+        stats=lambda: f"{world.run_count} runs in {len(world.syncs)} syncs",
+        plan=plan,
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from simulator_common import faults as f
-from simulator_common.cli import report_injected, serve_until_signal
+from simulator_common.cli import report_injected, run, serve_until_signal, simulator_parser
 from simulator_common.faults import Fault, SeededFaultPlan, as_fault, request_identity
 from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
@@ -381,3 +381,36 @@ def test_serve_until_signal_serves_then_stops_cleanly(signum: int) -> None:
     assert len(ticks) >= 2  # on_tick ran while serving
     with pytest.raises(RuntimeError, match="not started"):  # stopped on the way out
         _ = sim.port
+
+
+def test_the_parser_has_the_shared_options() -> None:
+    parser = simulator_parser("toy_simulator", "A toy.", default_port=8799)
+    assert parser.prog == "python -m toy_simulator"
+    args = parser.parse_args([])
+    assert (args.seed, args.host, args.port) == (0, "127.0.0.1", 8799)
+    args = parser.parse_args(["--seed", "4", "--host", "0.0.0.0", "--port", "0"])
+    assert (args.seed, args.host, args.port) == (4, "0.0.0.0", 0)
+
+
+def test_run_announces_urls_then_stats_and_reports_faults_on_exit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    sim = Toy()
+    plan = Plan(seed=2, rate=1.0, kinds=[f.EMPTY])
+    kinds_of(plan, ["/a"])
+
+    def urls() -> list[str]:  # called once bound: stop a moment later
+        threading.Timer(0.2, signal.raise_signal, (signal.SIGTERM,)).start()
+        return [sim.root_url, sim.root_url + "/v2"]
+
+    try:
+        code = run("toy_simulator", sim, urls, lambda: "3 runs", plan, tick=0.05)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    out, err = capsys.readouterr()
+    assert code == 0
+    port = out.split(":")[2].split("\n")[0]
+    assert out == f"http://127.0.0.1:{port}\nhttp://127.0.0.1:{port}/v2\n"
+    assert err == "toy_simulator: 3 runs\ntoy_simulator: injected faults: empty=1\n"
