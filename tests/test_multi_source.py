@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dlt
 import duckdb
 import pytest
 
@@ -40,12 +41,21 @@ OUTCOMES = {
 }
 
 
-def syncruns(*args: str, cwd: Path, env_key: str) -> subprocess.CompletedProcess[str]:
+DUCKDB = ("--duckdb-path", "all.duckdb")
+DSN = os.environ.get("SYNCRUNS_TEST_POSTGRES_DSN")
+DATASETS = ("census", "hightouch", "files_com")
+
+
+def syncruns(
+    *args: str, cwd: Path, env_key: str, where: tuple[str, ...] = DUCKDB
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     env.update(DLT_DATA_DIR=str(cwd / "dlt_data"), RUNTIME__REQUEST_BACKOFF_FACTOR="0")
+    if DSN:
+        env["DESTINATION__POSTGRES__CREDENTIALS"] = DSN
     env[env_key] = KEY
     return subprocess.run(
-        [str(SYNCRUNS), *args, "--quiet", "--duckdb-path", "all.duckdb"],
+        [str(SYNCRUNS), *args, "--quiet", *where],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
 
@@ -53,6 +63,11 @@ def syncruns(*args: str, cwd: Path, env_key: str) -> subprocess.CompletedProcess
 @pytest.fixture
 def loaded(tmp_path: Path) -> Iterator[dict[str, list[dict[str, Any]]]]:
     """All three sources loaded into one DuckDB file; yields each source's true runs."""
+    yield load_all(tmp_path, DUCKDB)
+
+
+def load_all(tmp_path: Path, where: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Load the three sources' simulators through the CLI; returns each source's true runs."""
     census = CensusWorld(seed=5, sync_run_counts=(3, 40, 0))
     hightouch = HightouchWorld(seed=5, sync_run_counts=(4, 30))
     files_com = FilesComWorld(seed=5, sync_run_counts=(5, 25))
@@ -67,9 +82,9 @@ def loaded(tmp_path: Path) -> Iterator[dict[str, list[dict[str, Any]]]]:
             ("files_com", f.base_url, "SOURCES__FILES_COM__API_KEY"),
         ):
             result = syncruns("run", "--source", source, "--base-url", url, cwd=tmp_path,
-                              env_key=env_key)  # fmt: skip
+                              env_key=env_key, where=where)  # fmt: skip
             assert result.returncode == 0, result.stderr
-    yield {
+    return {
         "census": [_common(r, "sync_id", "created_at") for r in census.ground_truth_runs()],
         "hightouch": [_common(r, "syncId", "createdAt") for r in hightouch.ground_truth_runs()],
         "files_com": [_common(r, "sync_id", "created_at") for r in files_com.ground_truth_runs()],
@@ -169,3 +184,45 @@ def test_demo_of_each_source_keeps_the_other_datasets(tmp_path: Path, source: st
         census_runs = con.execute("SELECT count(*) FROM census.sync_runs").fetchall()[0][0]
     assert set(counts) == {"census", source}
     assert census_runs == 2846  # the census demo's data is still there (seed 7)
+
+
+def on_postgres(tmp_path: Path, dataset: str) -> dlt.Pipeline:
+    """A pipeline object used only for its SQL client on one dataset of the test server."""
+    return dlt.pipeline(
+        pipeline_name=f"reader_{dataset}",
+        pipelines_dir=str(tmp_path / "readers"),
+        destination=dlt.destinations.postgres(str(DSN)),
+        dataset_name=dataset,
+    )
+
+
+@pytest.fixture
+def postgres_datasets(tmp_path: Path) -> Iterator[None]:
+    """The three default datasets on the test server, dropped before and after."""
+    if not DSN:
+        if os.environ.get("CI"):
+            pytest.fail("SYNCRUNS_TEST_POSTGRES_DSN is not set: .ci/run starts PostgreSQL")
+        pytest.skip("no PostgreSQL: set SYNCRUNS_TEST_POSTGRES_DSN (see .ci/postgres.sh)")
+
+    def drop() -> None:
+        with on_postgres(tmp_path, "census").sql_client() as client:
+            for dataset in DATASETS:
+                client.execute_sql(f"DROP SCHEMA IF EXISTS {dataset} CASCADE")
+                client.execute_sql(f"DROP SCHEMA IF EXISTS {dataset}_staging CASCADE")
+
+    drop()
+    yield
+    drop()
+
+
+def test_every_dataset_shows_every_source_on_postgres(
+    tmp_path: Path, postgres_datasets: None
+) -> None:
+    expected = expected_health(load_all(tmp_path, ("--destination", "postgres")))
+    for dataset in DATASETS:
+        with on_postgres(tmp_path, dataset).sql_client() as client:
+            rows = client.execute_sql(
+                "SELECT source, sync_id, runs, last_run_status, consecutive_failures "
+                f"FROM {client.make_qualified_table_name('sync_health')} WHERE runs > 0"
+            )
+        assert {tuple(row) for row in rows or []} == expected, dataset
