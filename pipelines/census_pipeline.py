@@ -38,6 +38,7 @@ from pipelines.summary import RunSummary, combined, count_runs, render, summariz
 DEFAULT_SOURCE = "census"
 PIPELINE_NAME = SOURCES[DEFAULT_SOURCE].pipeline_name  # census_syncruns
 DATASET_NAME = SOURCES[DEFAULT_SOURCE].dataset  # census
+READS_ONLY = ("report", "check")
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -137,6 +138,10 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
             )
         if not path.parent.is_dir():
             raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+        if args.command in READS_ONLY or args.command == "demo":
+            # dlt resolves a relative path against the folder of the pipeline's first run; these
+            # commands mean the file here (run/backfill keep dlt's rule: it guards the cursors)
+            path = path.resolve()
         destination = duckdb_destination(path, args.duckdb_memory_limit)
     elif args.duckdb_path:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
@@ -228,6 +233,8 @@ def command_backfill(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
 def command_demo(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Start the source's simulator, load it, advance time, load again, and summarize."""
     options = spec.options(args)
+    pipeline = make_pipeline(args, args.pipeline_name)
+    pipeline.drop()  # fresh local state (the cursors, and the folder dlt would resolve paths in)
     pipeline = make_pipeline(args, args.pipeline_name)
     db_file = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
     v2 = str(args.api_version or "v1").strip().lower() == "v2"

@@ -61,3 +61,30 @@ def test_v1_runs_carry_a_warning_from_mid_december(
     assert code == 0
     warning = "WARNING: Census API v1 will be retired on 2027-01-15: switch to v2"
     assert (warning in out) is warned
+
+
+def test_demo_and_report_use_the_file_in_this_folder(tmp_path: Path) -> None:
+    """dlt resolves a relative DuckDB path in the folder of a pipeline's first run; the demo
+    and report must still mean the file in the folder they are run from."""
+    import os
+    import subprocess
+
+    from tests.test_cli import SYNCRUNS
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env["DLT_DATA_DIR"] = str(tmp_path / "shared_dlt_data")  # one machine, one dlt data dir
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+        result = subprocess.run(
+            [str(SYNCRUNS), "demo", "--quiet"], cwd=tmp_path / folder, env=env,
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / folder / "census_syncruns_demo.duckdb").is_file()
+        report = subprocess.run(
+            [str(SYNCRUNS), "report", "--duckdb-path", "census_syncruns_demo.duckdb"],
+            cwd=tmp_path / folder, env=env, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+        assert report.returncode == 0, report.stderr
+        assert "8 syncs" in report.stdout
