@@ -69,25 +69,29 @@ def finished_at(run: Mapping[str, Any]) -> datetime:
 
 
 class RecordsLedger:
-    """Runs whose records were fetched (or found expired), kept in resource state."""
+    """Runs whose records were fetched (or found expired), kept in resource state.
+
+    The state entry is created by the first `mark`, so loads without records leave no trace.
+    """
 
     def __init__(self, resource_state: MutableMapping[str, Any], retention: timedelta) -> None:
-        self._done: dict[str, str] = resource_state.setdefault(_STATE_KEY, {})
+        self._state = resource_state
         self.retention = retention
 
     def snapshot(self) -> frozenset[str]:
         """Run ids done so far (a copy that worker threads may read)."""
-        return frozenset(self._done)
+        return frozenset(self._state.get(_STATE_KEY, ()))
 
     def mark(self, run_id: str, finished: datetime) -> None:
         """Record that run's records as fetched (committed with this load's data)."""
-        self._done[run_id] = format_timestamp(finished)
+        self._state.setdefault(_STATE_KEY, {})[run_id] = format_timestamp(finished)
 
     def prune(self, now: datetime) -> None:
         """Forget runs past retention (with a day to spare): they are never asked again."""
+        done: dict[str, str] = self._state.get(_STATE_KEY, {})
         horizon = now - self.retention - timedelta(days=1)
-        for run_id in [key for key, when in self._done.items() if parse_timestamp(when) < horizon]:
-            del self._done[run_id]
+        for run_id in [key for key, when in done.items() if parse_timestamp(when) < horizon]:
+            del done[run_id]
 
 
 def fetch_run_records(

@@ -22,6 +22,7 @@ from census_source.records import (
     RecordsLedger,
     RunRecords,
     fetch_run_records,
+    wanted_statuses,
 )
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
 from census_source.versions import V1, ApiVersion, retirement_notice
@@ -100,14 +101,15 @@ def sync_run_tables(
     id_type = dataset_id_type(schema, options.version)
     codec = id_codec(id_type)
     ledger = RecordsLedger(resource_state, options.records_retention)
+    records_done: frozenset[str] = frozenset()
     if options.include_records:
         ledger.prune(now)
+        records_done = ledger.snapshot()
         metrics[RECORDS_RUNS] = metrics[RECORDS_EXPIRED] = 0
-    records_done = ledger.snapshot()
     retained_after = now - options.records_retention
 
     def job(sync_id: str) -> Generator[Any, None, SyncCursor | None]:
-        finished: list[dict[str, Any]] = []
+        with_records: list[dict[str, Any]] = []  # only these: a long history stays unbuffered
         reader = None
         if options.window is not None:
             batches = read_window(api, sync_id, options.window)
@@ -120,9 +122,9 @@ def sync_run_tables(
             _canonical_ids(batch, sync_id, codec)
             yield batch
             if options.include_records:
-                finished.extend(batch)
-        if options.include_records:
-            yield from fetch_run_records(api, finished, records_done, retained_after, codec)
+                with_records.extend(run for run in batch if wanted_statuses(run))
+        if with_records:
+            yield from fetch_run_records(api, with_records, records_done, retained_after, codec)
         return None if reader is None else reader.next_cursor
 
     load_id = str(dlt.current.load_package_state()["load_id"])

@@ -1,5 +1,7 @@
 """The `syncruns` CLI with API v2, `--records`, and the v1 retirement warning."""
 
+import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import time_machine
 from census_simulator import CensusSimulator, World
 from pipelines.census_pipeline import main
 from tests.conftest import PERSONAL_TOKEN, TOKEN
-from tests.test_cli import summary_value, syncruns
+from tests.test_cli import SYNCRUNS, summary_value, syncruns
 from tests.test_records import RETENTION, record_truth, world_ending_now
 
 
@@ -66,11 +68,6 @@ def test_v1_runs_carry_a_warning_from_mid_december(
 def test_demo_and_report_use_the_file_in_this_folder(tmp_path: Path) -> None:
     """dlt resolves a relative DuckDB path in the folder of a pipeline's first run; the demo
     and report must still mean the file in the folder they are run from."""
-    import os
-    import subprocess
-
-    from tests.test_cli import SYNCRUNS
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     env["DLT_DATA_DIR"] = str(tmp_path / "shared_dlt_data")  # one machine, one dlt data dir
     for folder in ("first", "second"):
