@@ -1,5 +1,7 @@
 """Parse a response body once and reuse it in the retry check, the extractor and the paginator."""
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -7,6 +9,18 @@ from requests import Response
 
 _PAYLOAD_ATTR = "_syncruns_payload"
 _UNREADABLE = object()
+_TWENTY_DIGITS = re.compile(rb"\d{20}")  # orjson reads an integer from 2**64 on as a float
+
+
+def parse_json(content: bytes) -> Any:
+    """The JSON value of `content`, every integer exact; ValueError if it is not JSON."""
+    if _TWENTY_DIGITS.search(content):  # rare: the slower stdlib parser keeps big ints exact
+        return json.loads(content, parse_constant=_no_constant)
+    return orjson.loads(content)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # as orjson: NaN and Infinity are refused
 
 
 def response_payload(response: Response) -> Any:
@@ -14,8 +28,8 @@ def response_payload(response: Response) -> Any:
     cached = getattr(response, _PAYLOAD_ATTR, None)
     if cached is None:
         try:
-            cached = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            cached = parse_json(response.content)
+        except ValueError:  # orjson.JSONDecodeError and json.JSONDecodeError are ValueErrors
             cached = _UNREADABLE
         setattr(response, _PAYLOAD_ATTR, cached)
     if cached is _UNREADABLE:

@@ -2,13 +2,20 @@
 
 from datetime import UTC, datetime
 
+from syncruns_common.values import parse_iso_instant
+
 
 def parse_timestamp(value: str | datetime) -> datetime:
-    """Return an aware UTC datetime for an ISO-8601 string or datetime; naive means UTC."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    """Return an aware UTC datetime for an ISO-8601 string or datetime; naive means UTC.
+
+    Strings are read exactly as a timestamp column reads them (values.py), so a cursor and
+    the row it came from always agree.
+    """
+    if not isinstance(value, datetime):
+        return parse_iso_instant(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:
