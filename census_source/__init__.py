@@ -42,8 +42,10 @@ from census_source.settings import (
     DEFAULT_SETTLE_HOURS,
     MAX_CONCURRENCY,
 )
-from census_source.tables import SYNC_COLUMNS
+from census_source.tables import SYNC_COLUMNS, SYNC_KINDS
 from census_source.versions import ApiVersion
+from syncruns_common.row_guard import RowGuard
+from syncruns_common.verbatim import VerbatimTally
 
 __all__ = [
     "CensusAuthError",
@@ -132,9 +134,9 @@ def census_source(
     @dlt.resource(name="syncs", write_disposition="merge", primary_key="id", columns=SYNC_COLUMNS)
     def syncs() -> Iterator[list[dict[str, Any]]]:
         """Every sync (or the selected ones), as one list so their runs are read concurrently."""
-        yield _with_dataset_ids(
-            [sync for page in _selected_syncs(api, selected) for sync in page], version
-        )
+        listed = [sync for page in _selected_syncs(api, selected) for sync in page]
+        tally = VerbatimTally(dlt.current.resource_metrics(), "census")
+        yield RowGuard("syncs", SYNC_KINDS, tally).guard(_with_dataset_ids(listed, version))
 
     @dlt.transformer(
         data_from=syncs,

@@ -1,22 +1,29 @@
 """Pages of runs as typed Arrow tables: the fast loader path (no per-row normalizing in dlt).
 
-Documented fields get fixed types. Fields the docs don't list pass through: numbers as double
-(so the type never depends on which runs share a batch), nested objects flattened with `__`,
-lists as JSON text, and a value whose type disagrees with the column already in the schema
-goes to a variant column (`name__v_text`), as dlt does for dicts: an API change never fails a
-load.
+Documented fields get fixed types. A column whose values all have the expected Python type is
+built in one vectorized step; otherwise each value is fitted by the rule of
+syncruns_common/values.py, and one that does not fit lands verbatim in `{column}__v_{type}` (as
+dlt's normalizer would place it), counted in the tally. Fields the docs don't list pass
+through: numbers as double (so the type never depends on which runs share a batch; an integer
+a double cannot hold exactly goes to `__v_text`), nested objects flattened with `__` (an empty
+one as the text `{}`), lists as JSON text, and a value whose type disagrees with the column
+already in the schema goes to a variant column (`name__v_text`): an API change never fails a
+load and never loses a value.
 """
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dlt.common import logger
+from dlt.common.schema import Schema
 
 from census_source.tables import RUN_COUNT_FIELDS, RUN_FLAG_FIELDS, RUN_TEXT_FIELDS, RUN_TIME_FIELDS
 from census_source.versions import IdType
+from syncruns_common.values import Kind, Verbatim, fit, verbatim
+from syncruns_common.verbatim import VerbatimTally
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ID_TYPES: dict[IdType, pa.DataType] = {"bigint": pa.int64(), "text": pa.string()}
@@ -33,49 +40,127 @@ REASON_FIELD = "sync_trigger_reason"
 REASON_DETAIL_TYPES: dict[str, pa.DataType] = {"ui_tag": pa.string(), "ui_detail": pa.string()}
 DELETED = "_deleted"  # hard-delete flag: a re-loaded run without a reason drops its old row
 LOAD_ID = "_dlt_load_id"
+RUNS = "sync_runs"
+REASONS = "sync_runs__sync_trigger_reason"
 
 # never taken from API data: they would overwrite the columns this module sets itself
 _RESERVED = frozenset({REASON_FIELD, "sync_run_id", DELETED, LOAD_ID})
 _REQUIRED = frozenset({"id", "sync_id", "created_at", "sync_run_id", LOAD_ID})
-_DLT_TYPES: dict[str, str] = {"bool": "bool", "int64": "bigint", "double": "double"}
-ColumnTypes = Callable[[str], str | None]
+_KINDS: dict[pa.DataType, Kind] = {
+    TIMESTAMP: "timestamp",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.bool_(): "bool",
+    pa.string(): "text",
+}
+# the Python type every value of a column must have for the vectorized build
+_FAST_TYPES: dict[pa.DataType, type] = {
+    TIMESTAMP: str,
+    pa.int64(): int,
+    pa.float64(): float,
+    pa.bool_(): bool,
+    pa.string(): str,
+}
+_VARIANT_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+    "json": pa.string(),  # JSON text
+}
+# the one form Arrow's cast and Python's fromisoformat read alike; others are fitted one by one
+_PLAIN_INSTANT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+_EXACT_DOUBLE = 2**53
+_NONE = type(None)
+
+
+class KnownTypes:
+    """The type of each column of one table: the schema's (earlier loads), else the type this
+    load already gave it (the schema learns an Arrow page's columns only after extract)."""
+
+    def __init__(self, schema: Schema, table: str) -> None:
+        self._schema, self._table = schema, table
+        self._given: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str | None:
+        columns = self._schema.tables.get(self._table, {}).get("columns", {})
+        column = columns.get(self._schema.naming.normalize_identifier(name), {})
+        return column.get("data_type") or self._given.get(name)
+
+    def give(self, name: str, data_type: str) -> None:
+        """Record the type this load gave a column."""
+        self._given.setdefault(name, data_type)
 
 
 def runs_table(
-    runs: list[dict[str, Any]], load_id: str, known: ColumnTypes, id_type: IdType = "bigint"
+    runs: list[dict[str, Any]],
+    load_id: str,
+    known: KnownTypes,
+    tally: VerbatimTally,
+    id_type: IdType = "bigint",
 ) -> pa.Table:
-    """The `sync_runs` rows of one page; `known(column)` gives the schema's current type.
+    """The `sync_runs` rows of one page; `known` holds the column types of this table so far.
 
     Ids must already be values of `id_type` (see ids.py).
     """
     types = RUN_TYPES
     if id_type != "bigint":
         types = {**RUN_TYPES, "id": ID_TYPES[id_type], "sync_id": ID_TYPES[id_type]}
-    columns = _documented_columns(runs, types)
+    ids = [run["id"] for run in runs]
+    columns = _documented_columns(runs, types, _Kept(RUNS, tally, ids))
     extra = _keys(runs) - RUN_TYPES.keys() - _RESERVED
     if extra:
-        columns.update(_extra_columns(runs, extra, known))
+        columns.update(_extra_columns(runs, extra, known, _Kept(RUNS, tally, ids)))
     columns[LOAD_ID] = pa.array([load_id] * len(runs), pa.string())
     return _table(columns)
 
 
 def reasons_table(
-    runs: list[dict[str, Any]], load_id: str, known: ColumnTypes, id_type: IdType = "bigint"
+    runs: list[dict[str, Any]],
+    load_id: str,
+    known: KnownTypes,
+    tally: VerbatimTally,
+    id_type: IdType = "bigint",
 ) -> pa.Table:
-    """One row per run: its trigger reason, or a tombstone that deletes a stale reason row."""
+    """One row per run: its trigger reason, or a tombstone that deletes a stale reason row.
+
+    A reason that is not an object lands in a `value` column (typed as an unknown field).
+    """
     reasons = [run.get(REASON_FIELD) for run in runs]
     rows = [
         reason if isinstance(reason, dict) else {} if reason is None else {"value": reason}
         for reason in reasons
     ]
-    columns = {"sync_run_id": pa.array([run["id"] for run in runs], ID_TYPES[id_type])}
-    columns.update(_documented_columns(rows, REASON_DETAIL_TYPES))
+    ids = [run["id"] for run in runs]
+    kept = _Kept(REASONS, tally, ids)
+    columns = {"sync_run_id": pa.array(ids, ID_TYPES[id_type])}
+    columns.update(_documented_columns(rows, REASON_DETAIL_TYPES, kept))
     extra = _keys(rows) - REASON_DETAIL_TYPES.keys() - _RESERVED
     if extra:
-        columns.update(_extra_columns(rows, extra, known))
+        columns.update(_extra_columns(rows, extra, known, kept))
     columns[DELETED] = pa.array([reason is None for reason in reasons], pa.bool_())
     columns[LOAD_ID] = pa.array([load_id] * len(runs), pa.string())
     return _table(columns)
+
+
+class _Kept:
+    """Where one table's values kept verbatim are counted, with a run id as the example."""
+
+    def __init__(self, table: str, tally: VerbatimTally, ids: list[Any]) -> None:
+        self.table, self.tally, self.ids = table, tally, ids
+
+    def variants(self, name: str, fitted: list[Any]) -> dict[str, pa.Array]:
+        """Variant columns of `name` for the `Verbatim` entries of `fitted`, counted."""
+        columns: dict[str, pa.Array] = {}
+        for suffix in sorted({f.suffix for f in fitted if isinstance(f, Verbatim)}):
+            values = [
+                f.value if isinstance(f, Verbatim) and f.suffix == suffix else None for f in fitted
+            ]
+            first = next(i for i, value in enumerate(values) if value is not None)
+            count = len(values) - values.count(None)
+            self.tally.note(self.table, name, self.ids[first], suffix, count)
+            columns[f"{name}__v_{suffix}"] = pa.array(values, _VARIANT_TYPES[suffix])
+        return columns
 
 
 def _table(columns: dict[str, pa.Array]) -> pa.Table:
@@ -94,101 +179,100 @@ def _keys(rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _documented_columns(
-    rows: list[dict[str, Any]], types: dict[str, pa.DataType]
+    rows: list[dict[str, Any]], types: dict[str, pa.DataType], kept: _Kept
 ) -> dict[str, pa.Array]:
-    """Typed arrays of the documented fields; timestamps are parsed as instants by Arrow."""
-    staged = pa.schema(
-        [(name, pa.string() if kind == TIMESTAMP else kind) for name, kind in types.items()]
-    )
-    try:
-        table = pa.Table.from_pylist(rows, schema=staged)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return {
-            name: _typed([row.get(name) for row in rows], kind, name)
-            for name, kind in types.items()
-        }
-    return {
-        name: _timestamps(table.column(name), name)
-        if kind == TIMESTAMP
-        else table.column(name).combine_chunks()
-        for name, kind in types.items()
-    }
+    """Typed arrays of the documented fields, plus variant arrays for values that do not fit."""
+    columns: dict[str, pa.Array] = {}
+    for name, kind in types.items():
+        values = list(map(dict.get, rows, repeat(name)))  # C speed: this is the hot loop
+        fast = _vectorized(values, kind)
+        if fast is not None:
+            columns[name] = fast
+            continue
+        fitted = [fit(_KINDS[kind], value) for value in values]
+        typed = [None if isinstance(f, Verbatim) else f for f in fitted]
+        columns[name] = pa.array(typed, kind)
+        columns.update(kept.variants(name, fitted))
+    return columns
 
 
-def _typed(values: list[Any], kind: pa.DataType, name: str) -> pa.Array:
-    """One column, value by value: the slow path for pages with values of the wrong type."""
-    if kind == TIMESTAMP:
-        return _timestamps(pa.array([None if v is None else str(v) for v in values]), name)
-    try:
-        return pa.array(values, kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        logger.warning(f"Column {name} holds values that are not {kind}; loading them as null")
-        return pa.array([_coerce(value, kind) for value in values], kind)
-
-
-def _coerce(value: Any, kind: pa.DataType) -> Any:
-    try:
-        return pa.scalar(value, kind).as_py()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+def _vectorized(values: list[Any], kind: pa.DataType) -> pa.Array | None:
+    """The column in one step when every value already has its type; None when it can't be."""
+    present = set(map(type, values))
+    present.discard(_NONE)
+    if not present <= {_FAST_TYPES[kind]}:
         return None
-
-
-def _timestamps(strings: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
     try:
-        return pc.cast(strings, TIMESTAMP)
-    except pa.ArrowInvalid:
-        logger.warning(f"Column {name} holds values that are not ISO timestamps; loading as null")
-        return pa.array([_coerce(value, TIMESTAMP) for value in strings.to_pylist()], TIMESTAMP)
+        if kind != TIMESTAMP:
+            return pa.array(values, kind)
+        strings = pa.array(values, pa.string())
+        if pc.all(pc.match_substring_regex(strings, _PLAIN_INSTANT)).as_py() is not False:
+            return pc.cast(strings, TIMESTAMP)
+    except (pa.ArrowInvalid, OverflowError):  # an int beyond int64, a date Arrow cannot read
+        pass
+    return None
 
 
 def _extra_columns(
-    rows: list[dict[str, Any]], extra: set[str], known: ColumnTypes
+    rows: list[dict[str, Any]], extra: set[str], known: KnownTypes, kept: _Kept
 ) -> dict[str, pa.Array]:
+    """Columns of the fields the docs don't list, typed as dlt types them: the schema's type,
+    else the first value's own; values of another type are fitted to it or kept verbatim."""
     flat = [_flatten({key: row[key] for key in extra if key in row}) for row in rows]
     names: dict[str, None] = {}
     for row in flat:
         names.update(dict.fromkeys(row))
     columns: dict[str, pa.Array] = {}
     for name in names:
-        values = [row.get(name) for row in flat]
-        array = _infer(values)
-        if array is None:  # all null on this page: nothing to type yet
+        values = [
+            float(v) if type(v) is int and abs(v) <= _EXACT_DOUBLE else v  # numbers are doubles
+            for v in map(dict.get, flat, repeat(name))
+        ]
+        first = next((v for v in values if v is not None), None)
+        if first is None:  # all null on this page: nothing to type yet
             continue
-        dlt_type = _DLT_TYPES.get(str(array.type), "text")
-        existing = known(name)
-        if existing is None or existing == dlt_type:
-            columns[name] = array
-        elif existing == "text":
-            columns[name] = pa.array([None if v is None else _text(v) for v in values], pa.string())
+        data_type = known(name) or _own_kind(first)
+        known.give(name, data_type)
+        kind = _UNKNOWN_KINDS.get(data_type)
+        fast = None if kind is None else _vectorized(values, _ARROW_OF[kind])
+        if fast is not None:
+            columns[name] = fast
+            continue
+        if kind is None:  # a type this module never makes: every value keeps its own
+            fitted = [None if v is None else verbatim(v) for v in values]
         else:
-            columns[f"{name}__v_{dlt_type}"] = array
+            fitted = [fit(kind, v) for v in values]
+            typed = [None if isinstance(f, Verbatim) else f for f in fitted]
+            columns[name] = pa.array(typed, _ARROW_OF[kind])
+        columns.update(kept.variants(name, fitted))
     return columns
+
+
+_UNKNOWN_KINDS: dict[str, Kind] = {
+    "text": "text",
+    "double": "double",
+    "bool": "bool",
+    "bigint": "bigint",
+    "timestamp": "timestamp",
+}
+_ARROW_OF: dict[Kind, pa.DataType] = {kind: arrow for arrow, kind in _KINDS.items()}
+
+
+def _own_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    return "text" if isinstance(value, str) else "double"
 
 
 def _flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in row.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and value:
             flat.update(_flatten(value, f"{name}__"))
         else:
-            flat[name] = _text(value) if isinstance(value, list) else value
+            flat[name] = _text(value) if isinstance(value, list | Mapping) else value
     return flat
-
-
-def _infer(values: Iterable[Any]) -> pa.Array | None:
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    kinds = {type(v) for v in present}
-    values = list(values)
-    if kinds == {bool}:
-        return pa.array(values, pa.bool_())
-    if kinds <= {int, float}:  # always double: an int-only batch must not fix the column type
-        return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    return pa.array([None if v is None else _text(v) for v in values], pa.string())
 
 
 def _text(value: Any) -> str:

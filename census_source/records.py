@@ -20,6 +20,7 @@ from census_source.errors import CensusGoneError, CensusNotFoundError
 from census_source.ids import IdCodec
 from census_source.settings import RECORD_STATUS_COUNTS, RECORDS_READY_STATUSES
 from syncruns_common.timestamps import format_timestamp, parse_timestamp
+from syncruns_common.values import Kind, fit
 
 RECORDS_TABLE = "sync_run_records"
 RECORD_COLUMNS: TTableSchemaColumns = {
@@ -35,6 +36,16 @@ RECORD_COLUMNS: TTableSchemaColumns = {
     "record_payload": {"data_type": "json", "nullable": True},
 }
 _STATE_KEY = "records_fetched"
+# what a record's own fields become; record_payload is JSON and takes any value
+RECORD_KINDS: dict[str, Kind] = {
+    "status": "text",
+    "operation": "text",
+    "identifier": "text",
+    "status_message": "text",
+    "batch_started_at": "timestamp",
+    "batch_completed_at": "timestamp",
+}
+_OWN_COLUMNS = frozenset({"sync_run_id", "record_key", "sync_id"})
 
 
 @dataclass(frozen=True)
@@ -144,35 +155,12 @@ def record_rows(
         ).hexdigest()
         repeat = seen.get(digest, 0)
         seen[digest] = repeat + 1
-        rows.append(
-            {
-                "sync_run_id": run_id,
-                "record_key": f"{digest}-{repeat}",
-                "sync_id": sync_id,
-                "status": _text(record.get("status")),
-                "operation": _text(record.get("operation")),
-                "identifier": _text(record.get("identifier")),
-                "status_message": _text(record.get("status_message")),
-                "batch_started_at": _instant(record.get("batch_started_at")),
-                "batch_completed_at": _instant(record.get("batch_completed_at")),
-                "record_payload": record.get("record_payload"),
-            }
-        )
+        row = {key: value for key, value in record.items() if key not in _OWN_COLUMNS}
+        row.update(sync_run_id=run_id, record_key=f"{digest}-{repeat}", sync_id=sync_id)
+        rows.append(row)  # values are typed (or kept verbatim) by RECORD_GUARD at flush
     return rows
 
 
 def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _instant(value: Any) -> datetime | None:
-    try:
-        return parse_timestamp(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    count = fit("double", value)
+    return isinstance(count, float) and count > 0

@@ -9,7 +9,7 @@ import dlt
 import pyarrow as pa
 from dlt.common import logger
 
-from census_source.arrow_pages import reasons_table, runs_table
+from census_source.arrow_pages import KnownTypes, reasons_table, runs_table
 from census_source.backfill import BackfillProgress
 from census_source.client import CensusApi
 from census_source.cursor import SyncCursor
@@ -18,6 +18,7 @@ from census_source.ids import IdCodec, dataset_id_type, id_codec
 from census_source.reader import SyncRunReader, read_window
 from census_source.records import (
     RECORD_COLUMNS,
+    RECORD_KINDS,
     RECORDS_TABLE,
     RecordsLedger,
     RunRecords,
@@ -30,6 +31,8 @@ from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
 from syncruns_common.failures import SyncFailures
 from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.row_guard import RowGuard
+from syncruns_common.verbatim import VerbatimTally
 from syncruns_common.window import Window
 
 # Custom metrics of the sync_runs resource (in dlt's extract trace), besides FAILED_SYNCS and
@@ -129,26 +132,22 @@ def sync_run_tables(
 
     load_id = str(dlt.current.load_package_state()["load_id"])
 
-    def known(table: str) -> Any:
-        def column_type(name: str) -> str | None:
-            columns = schema.tables.get(table, {}).get("columns", {})
-            column = columns.get(schema.naming.normalize_identifier(name), {})
-            return column.get("data_type")
-
-        return column_type
-
     failures = SyncFailures(metrics, CensusNotFoundError, CensusAuthError, CensusSourceError)
+    tally = VerbatimTally(metrics, "census")
+    record_guard = RowGuard(RECORDS_TABLE, RECORD_KINDS, tally, id_key="sync_run_id")
+    run_types, reason_types = KnownTypes(schema, "sync_runs"), KnownTypes(schema, REASONS_TABLE)
     buffered: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
 
     def flush() -> Iterator[Any]:
         if buffered:
-            yield runs_table(buffered, load_id, known("sync_runs"), id_type)
-            reasons: pa.Table = reasons_table(buffered, load_id, known(REASONS_TABLE), id_type)
+            yield runs_table(buffered, load_id, run_types, tally, id_type)
+            reasons: pa.Table = reasons_table(buffered, load_id, reason_types, tally, id_type)
             yield dlt.mark.with_hints(reasons, REASON_HINTS, create_table_variant=True)
             buffered.clear()
         if records:
-            yield dlt.mark.with_hints(list(records), RECORD_HINTS, create_table_variant=True)
+            rows = record_guard.guard(list(records))
+            yield dlt.mark.with_hints(rows, RECORD_HINTS, create_table_variant=True)
             records.clear()
 
     for item in read_concurrently(sync_ids, job, options.concurrency, "census-sync-reader"):

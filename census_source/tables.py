@@ -5,6 +5,8 @@ The types of `sync_runs` columns are set by the Arrow schema built in arrow_page
 
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
+from syncruns_common.values import Kind
+
 RUN_COUNT_FIELDS = (
     "source_record_count",
     "records_processed",
@@ -35,6 +37,19 @@ SYNC_COLUMNS: TTableSchemaColumns = {
     "paused": _nullable("bool"),
     "created_at": _nullable("timestamp"),
     "updated_at": _nullable("timestamp"),
+}
+
+
+# what the documented sync fields become (values.py); mappings go to syncs__mappings as dlt
+# unpacks them
+SYNC_KINDS: dict[str, Kind] = {
+    "label": "text",
+    "status": "text",
+    "operation": "text",
+    "schedule_frequency": "text",
+    "paused": "bool",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
 }
 
 

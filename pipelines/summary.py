@@ -14,6 +14,7 @@ from census_source.runs import (
     RECORDS_EXPIRED,
     RECORDS_RUNS,
 )
+from syncruns_common.verbatim import VERBATIM_VALUES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RunSummary:
     records_loaded: int | None = None
     records_expired_runs: int = 0
     api_warning: str | None = None
+    verbatim_values: dict[str, int] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order."""
@@ -73,6 +75,8 @@ def render(summary: RunSummary) -> str:
             f"Records of {summary.records_expired_runs:,} runs are past Census's retention "
             "(about 14 days) and were skipped"
         )
+    if summary.verbatim_values:
+        lines.append(verbatim_line(summary.verbatim_values))
     if summary.api_warning:
         lines.append(f"WARNING: {summary.api_warning}")
     if summary.backfill_remaining:
@@ -81,6 +85,25 @@ def render(summary: RunSummary) -> str:
             "command again to resume (syncs already loaded are not fetched again)"
         )
     return "\n".join(lines)
+
+
+def verbatim_line(counts: dict[str, int]) -> str:
+    """`values kept verbatim: N, in columns table.column (n), ...`."""
+    columns = ", ".join(f"{name} ({count:,})" for name, count in sorted(counts.items()))
+    return f"values kept verbatim: {sum(counts.values()):,}, in columns {columns}"
+
+
+def verbatim_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Values kept verbatim in the last extract, by `table.column`, over every resource."""
+    counts: dict[str, int] = {}
+    trace = pipeline.last_trace
+    extract = trace.last_extract_info if trace else None
+    for step_metrics in extract.metrics.values() if extract else []:
+        for metrics in step_metrics:
+            for resource in metrics["resource_metrics"].values():
+                for name, count in resource.custom_metrics.get(VERBATIM_VALUES, {}).items():
+                    counts[name] = counts.get(name, 0) + int(count)
+    return counts
 
 
 def _scalar(pipeline: dlt.Pipeline, sql: str, *params: Any) -> int:
@@ -159,7 +182,16 @@ def combined(summaries: list[RunSummary]) -> RunSummary:
         records_loaded=_total(s.records_loaded for s in summaries),
         records_expired_runs=sum(s.records_expired_runs for s in summaries),
         api_warning=last.api_warning,
+        verbatim_values=_summed(s.verbatim_values for s in summaries),
     )
+
+
+def _summed(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for name, count in one.items():
+            total[name] = total.get(name, 0) + count
+    return total
 
 
 def _total(values: Any) -> int | None:
@@ -209,4 +241,5 @@ def summarize(
         records_loaded=records_loaded,
         records_expired_runs=int(metrics.get(RECORDS_EXPIRED, 0)),
         api_warning=metrics.get(API_WARNING),
+        verbatim_values=verbatim_counts(pipeline),
     )
