@@ -35,7 +35,9 @@ from files_com_source.settings import (
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_PER_PAGE,
 )
-from files_com_source.tables import EVENT_ERROR_HINTS, RUN_COLUMNS
+from files_com_source.tables import EVENT_ERROR_HINTS, RUN_COLUMNS, TEXT_LISTS
+from syncruns_common.row_guard import RowGuard, kinds_of
+from syncruns_common.verbatim import VerbatimTally
 
 __all__ = [
     "FilesComAuthError",
@@ -92,13 +94,15 @@ def files_com_source(
     )
     def sync_runs() -> Iterator[list[dict[str, Any]]]:
         """New and still-open runs since the last load, or the runs of one window."""
+        tally = VerbatimTally(dlt.current.resource_metrics(), "files_com")
+        guard = RowGuard("sync_runs", kinds_of(RUN_COLUMNS), tally, TEXT_LISTS)
         if window is not None:
-            yield from read_window(api, window)
+            yield from map(guard.guard, read_window(api, window))
             return
         state = dlt.current.resource_state()
         cursor = RunCursor.from_state(state.get(CURSOR_STATE_KEY, {}))
         reader = IncrementalReader(api, cursor, overlap, open_lookback)
-        yield from reader.read()
+        yield from map(guard.guard, reader.read())
         if reader.next_cursor is not None:
             state[CURSOR_STATE_KEY] = reader.next_cursor.to_state()
 

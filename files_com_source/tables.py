@@ -22,6 +22,8 @@ RUN_TEXT_FIELDS = (
 )
 
 EVENT_ERRORS_TABLE = "sync_runs__event_errors"
+# lists of strings: an entry that is not one lands in value__v_bool / value__v_json (row_guard)
+TEXT_LISTS = frozenset({"event_errors"})
 
 
 def _nullable(data_type: str) -> TColumnSchema:

@@ -43,6 +43,8 @@ from hightouch_source.settings import (
     RATE_WINDOW_MIN_MARGIN_SECONDS,
 )
 from hightouch_source.tables import RUN_COLUMNS, SYNC_COLUMNS
+from syncruns_common.row_guard import RowGuard, kinds_of
+from syncruns_common.verbatim import VerbatimTally
 
 __all__ = [
     "DELETED_SYNCS",
@@ -112,7 +114,10 @@ def hightouch_source(
     )
     def syncs() -> Iterator[list[dict[str, Any]]]:
         """Every sync (or the selected ones), as one list so their runs are read concurrently."""
-        yield list(_selected_syncs(api, selected))
+        tally = VerbatimTally(dlt.current.resource_metrics(), "hightouch")
+        yield RowGuard("syncs", kinds_of(SYNC_COLUMNS), tally).guard(
+            list(_selected_syncs(api, selected))
+        )
 
     @dlt.transformer(
         data_from=syncs,

@@ -15,10 +15,13 @@ from hightouch_source.errors import (
     HightouchSourceError,
 )
 from hightouch_source.reader import Row, SyncRunReader, read_window
+from hightouch_source.tables import RUN_COLUMNS
 from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
 from syncruns_common.failures import SyncFailures
 from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.row_guard import RowGuard, kinds_of
+from syncruns_common.verbatim import VerbatimTally
 from syncruns_common.window import Window
 
 
@@ -47,15 +50,17 @@ def sync_run_rows(
         yield from reader.read()
         return reader.next_cursor
 
+    metrics = dlt.current.resource_metrics()
+    guard = RowGuard("sync_runs", kinds_of(RUN_COLUMNS), VerbatimTally(metrics, "hightouch"))
     failures = SyncFailures(
-        dlt.current.resource_metrics(),
+        metrics,
         HightouchNotFoundError,
         HightouchAuthError,
         HightouchSourceError,
     )
     for item in read_concurrently(sync_ids, job, options.concurrency, "hightouch-sync-reader"):
         if isinstance(item, Page):
-            yield item.batch
+            yield guard.guard(item.batch)
         elif isinstance(item, Finished):
             if item.result is not None:
                 state[item.sync_id] = item.result.to_state()
