@@ -1,0 +1,66 @@
+"""The one rule for values that do not fit (syncruns_common/values.py), case by case."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from syncruns_common.payload import parse_json
+from syncruns_common.values import Kind, Verbatim, fit
+
+AT = datetime(2024, 1, 3, 16, 46, 4, 807000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        ("timestamp", "2024-01-03T16:46:04.807Z", AT),
+        ("timestamp", "2024-01-03T22:16:04.807+05:30", AT),
+        ("timestamp", "2024-01-03T16:46:04.807", AT),
+        ("timestamp", "2024-01-04", datetime(2024, 1, 4, tzinfo=UTC)),
+        ("timestamp", "", Verbatim("text", "")),
+        (
+            "timestamp",
+            "2024-01-03T16:46:04.807123456Z",
+            Verbatim("text", "2024-01-03T16:46:04.807123456Z"),
+        ),
+        ("timestamp", 1700000000, Verbatim("bigint", 1700000000)),
+        ("timestamp", "2024-13-01", Verbatim("text", "2024-13-01")),
+        ("bigint", "12", 12),
+        ("bigint", " 12 ", 12),
+        ("bigint", 12.0, 12),
+        ("bigint", True, Verbatim("bool", True)),
+        ("bigint", 12.5, Verbatim("double", 12.5)),
+        ("bigint", "0x1A", Verbatim("text", "0x1A")),
+        ("bigint", 2**63, Verbatim("text", str(2**63))),
+        ("bigint", 2**63 - 1, 2**63 - 1),
+        ("bigint", 1e300, Verbatim("double", 1e300)),
+        ("double", "0.5", 0.5),
+        ("double", 3, 3.0),
+        ("double", "nan", Verbatim("text", "nan")),
+        ("double", 2**60, Verbatim("bigint", 2**60)),
+        ("bool", "true", True),
+        ("bool", " FALSE ", False),
+        ("bool", 1, True),
+        ("bool", 0, False),
+        ("bool", 5, Verbatim("bigint", 5)),
+        ("bool", 1.0, Verbatim("double", 1.0)),
+        ("bool", "yes", Verbatim("text", "yes")),
+        ("text", "🚀\u202e", "🚀\u202e"),
+        ("text", 5, "5"),
+        ("text", True, Verbatim("bool", True)),
+        ("text", {"code": "E42"}, Verbatim("json", '{"code": "E42"}')),
+        ("text", [], Verbatim("json", "[]")),
+        ("text", None, None),
+    ],
+)
+def test_fit(kind: Kind, value: Any, expected: Any) -> None:
+    got = fit(kind, value)
+    assert got == expected and type(got) is type(expected)
+
+
+def test_integers_beyond_64_bits_stay_exact() -> None:
+    body = b'{"a": 123456789012345678901234567890, "b": [1.5, "x"]}'
+    assert parse_json(body) == {"a": 123456789012345678901234567890, "b": [1.5, "x"]}
+    with pytest.raises(ValueError):
+        parse_json(b'{"a": 123456789012345678901234567890, "b": NaN}')
