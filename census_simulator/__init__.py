@@ -1,6 +1,7 @@
 """A standard-library simulator of the Census sync and sync-run API, for tests and benchmarks."""
 
 from simulator_common.http import Response
+from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 
 from .faults import ALL_FAULTS, DESTRUCTIVE_FAULTS, Fault, FaultPlan
 from .records import (
@@ -12,10 +13,11 @@ from .records import (
 )
 from .server import CensusSimulator, RequestLogEntry
 from .v2 import DEFAULT_V2_ID_STYLE, V2_ID_STYLES, as_v2, v2_run_id, v2_sync_id
-from .world import DEFAULT_GROUP, DEFAULT_RUN_COUNTS, MISSING, AdvanceReport, World
+from .world import DEFAULT_GROUP, DEFAULT_RUN_COUNTS, MISSING, ODD_FIELDS, AdvanceReport, World
 
 __all__ = [
     "ALL_FAULTS",
+    "ALL_ODD_KINDS",
     "DEFAULT_GROUP",
     "DEFAULT_RECORDS_RETENTION_DAYS",
     "DEFAULT_RUN_COUNTS",
@@ -23,6 +25,7 @@ __all__ = [
     "DESTRUCTIVE_FAULTS",
     "INVALID_KINDS",
     "MISSING",
+    "ODD_FIELDS",
     "RECORDS_PER_STATUS_CAP",
     "RECORD_OPERATIONS",
     "RECORD_STATUS_FILTERS",
@@ -31,6 +34,7 @@ __all__ = [
     "CensusSimulator",
     "Fault",
     "FaultPlan",
+    "OddValues",
     "RequestLogEntry",
     "Response",
     "World",

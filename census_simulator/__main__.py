@@ -3,6 +3,8 @@
 The first stdout line is the API v1 base URL, the second the API v2 base URL; generation stats
 go to stderr. SIGTERM or SIGINT stops the server cleanly. ``--fault-rate 0.1 --fault-seed 7``
 injects faults into about 10 % of requests; the injected counts go to stderr on exit.
+``--odd-rate 0.05`` sends odd payload values (seeded by ``--seed``), see
+:mod:`simulator_common.odd_values`; their counts go to stderr on exit.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--runs-per-sync", type=int, help="runs of each sync (default world if neither given)"
     )
     parser.add_argument("--syncs", type=int, help="number of syncs (default 200 with the above)")
+    cli.add_odd_arguments(parser)
     faults = parser.add_argument_group("fault injection (off unless --fault-rate > 0)")
     cli.add_fault_arguments(faults)
     faults.add_argument(
@@ -66,6 +69,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--groups needs unique, non-empty, comma-separated ids, not {args.groups!r}")
     try:
         args.fault_plan = _fault_plan(args)
+        args.odd = cli.odd_values(args)
     except (ValueError, re.error) as exc:
         parser.error(str(exc))
     return args
@@ -97,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = 1000 if args.runs_per_sync is None else args.runs_per_sync
         counts = (runs,) * (200 if args.syncs is None else args.syncs)
     began = time.perf_counter()
-    world = World(seed=args.seed, sync_run_counts=counts, groups=args.group_ids)
+    world = World(seed=args.seed, sync_run_counts=counts, groups=args.group_ids, odd=args.odd)
     elapsed = time.perf_counter() - began
     plan: FaultPlan | None = args.fault_plan
     sim = CensusSimulator(
@@ -120,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"max RSS {_max_rss_mib():.0f} MiB"
         ),
         plan=plan,
+        odd_injected=None if args.odd is None else world.odd_injected,
     )
 
 

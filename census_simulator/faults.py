@@ -214,12 +214,12 @@ def _change_status(route: Route, world: World, rng: random.Random) -> bool:
     if route.kind in (SYNC, SYNC_RUNS):
         sync_id = route_sync_id(world, route)
         runs = [] if sync_id is None else world.runs_of(sync_id)
-        open_runs = [r for r in runs if r.get("status") not in TERMINAL_STATUSES]
+        open_runs = [r for r in runs if not _terminal(r.get("status"))]
         run = rng.choice(open_runs) if open_runs else None
     elif route.kind in (SYNC_RUN, RECORDS):
         run_id = route_run_id(world, route)
         run = None if run_id is None else world.run(run_id)
-        if run is not None and run.get("status") in TERMINAL_STATUSES:
+        if run is not None and _terminal(run.get("status")):
             run = None
     if run is None:
         return False
@@ -261,8 +261,17 @@ def _delete(route: Route, world: World, rng: random.Random) -> bool:
     return True
 
 
+def _terminal(status: Any) -> bool:
+    return isinstance(status, str) and status in TERMINAL_STATUSES
+
+
 def _us(value: Any) -> int:
-    return parse_us(value) if isinstance(value, str) else 0
+    if not isinstance(value, str):
+        return 0
+    try:
+        return parse_us(value)
+    except ValueError:  # an odd value stored in the run
+        return 0
 
 
 _MUTATIONS: Final[dict[str, Callable[[Route, World, random.Random], bool]]] = {

@@ -106,7 +106,8 @@ def make_records(
     seed: int, run: Mapping[str, Any], sync: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Every record of ``run`` (a v1 run dict of ``sync``) in the order they are served."""
-    if run.get("status") not in TERMINAL_STATUSES:
+    status = run.get("status")
+    if not isinstance(status, str) or status not in TERMINAL_STATUSES:
         return []
     counts = [_capped(run.get(key)) for key in ("records_updated", "records_failed")]
     invalid_count = _capped(run.get("records_invalid"))
@@ -196,12 +197,25 @@ def _identifier(schema: _Schema, number: int) -> str:
 
 
 def retention_reference_us(run: Mapping[str, Any]) -> int | None:
-    """When a run's records start ageing: completed_at, else created_at (None if neither)."""
+    """When a run's records start ageing: completed_at, else created_at (None if neither).
+
+    A value that is not a timestamp with a zone counts as missing.
+    """
     for key in ("completed_at", "created_at"):
-        value = run.get(key)
-        if isinstance(value, str):
-            return parse_us(value)
+        moment = _timestamp_us(run.get(key))
+        if moment is not None:
+            return moment
     return None
+
+
+def _timestamp_us(value: Any) -> int | None:
+    """A timestamp string as epoch µs, or None for anything else (an odd value)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_us(value)
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------- internals
@@ -230,9 +244,9 @@ def _batches(rng: random.Random, run: Mapping[str, Any], total: int) -> list[tup
     start = retention_reference_us({"created_at": run.get("created_at")}) or 0
     end = start
     for key in ("completed_at", "updated_at"):
-        value = run.get(key)
-        if isinstance(value, str):
-            end = max(start, parse_us(value))
+        moment = _timestamp_us(run.get(key))
+        if moment is not None:
+            end = max(start, moment)
             break
     count = 1 + min(5, total // 60)
     span_ms = (end - start) // US_PER_MS

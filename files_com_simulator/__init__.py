@@ -6,15 +6,17 @@ bare-array pages, cursor headers, ``created_at`` range filters, latency and a ``
 """
 
 from simulator_common.http import Response
+from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 
 from .api import API_PREFIX, DEFAULT_PER_PAGE, MAX_PER_PAGE
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import IN_PROGRESS, TERMINAL_STATUSES
 from .server import API_KEY_HEADER, FilesComSimulator, RequestLogEntry
-from .world import DEFAULT_RUN_COUNTS, MISSING, AdvanceReport, World
+from .world import DEFAULT_RUN_COUNTS, MISSING, ODD_FIELDS, AdvanceReport, World
 
 __all__ = [
     "ALL_FAULTS",
+    "ALL_ODD_KINDS",
     "API_KEY_HEADER",
     "API_PREFIX",
     "DEFAULT_PER_PAGE",
@@ -22,11 +24,13 @@ __all__ = [
     "IN_PROGRESS",
     "MAX_PER_PAGE",
     "MISSING",
+    "ODD_FIELDS",
     "TERMINAL_STATUSES",
     "AdvanceReport",
     "Fault",
     "FaultPlan",
     "FilesComSimulator",
+    "OddValues",
     "RequestLogEntry",
     "Response",
     "World",

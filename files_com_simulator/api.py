@@ -126,7 +126,7 @@ def handle_get(world: World, path: str, query: Sequence[tuple[str, str]]) -> Res
     route = path[len(API_PREFIX) :]
     if match := _ONE.fullmatch(route):
         run = world.run(int(match.group(1)))
-        return NOT_FOUND if run is None else json_response(200, run)
+        return NOT_FOUND if run is None else json_response(200, world.wire_form(run))
     if _LIST.fullmatch(route):
         try:
             return list_runs(world, parse_list_query(query))
@@ -197,7 +197,7 @@ def list_runs(world: World, query: ListQuery) -> Response:
             start = max(0, stop - query.per_page)
     ordered = runs if not query.descending else runs[::-1]
     ordered_keys = keys if not query.descending else keys[::-1]
-    page = ordered[start:stop]
+    page = [world.wire_form(run) for run in ordered[start:stop]]
     headers: list[tuple[str, str]] = []
     if stop < count and page:
         token = _encode_cursor("next", ordered_keys[stop - 1], query.signature)
@@ -233,7 +233,7 @@ def _selected(world: World, query: ListQuery) -> list[dict[str, Any]]:
 
 def _matches(value: Any, field_name: str, wanted: str) -> bool:
     if field_name == "created_at":
-        return isinstance(value, str) and parse_us(value) == _timestamp_us("filter", wanted)
+        return isinstance(value, str) and _instant(value) == _timestamp_us("filter", wanted)
     if isinstance(value, bool):
         return str(value).lower() == wanted.lower()
     return value is not None and str(value) == wanted
@@ -244,7 +244,25 @@ def _key_function(field_name: str) -> Callable[[Mapping[str, Any]], Key]:
         return lambda run: (parse_us(run["created_at"]), run["id"])
     if field_name == "status":
         return lambda run: (str(run.get("status") or ""), run["id"])
-    return lambda run: (int(run.get(field_name) or 0), run["id"])
+    return lambda run: (_int_key(run.get(field_name)), run["id"])
+
+
+def _int_key(value: Any) -> int:
+    """An integer sort key: the value's integer, or 0 for null and anything not a number."""
+    if isinstance(value, bool) or value is None:
+        return int(value or 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _instant(value: str) -> int | None:
+    """A timestamp string as epoch µs, or None when it is not one."""
+    try:
+        return parse_us(value)
+    except ValueError:
+        return None
 
 
 def _encode_cursor(direction: str, key: Key, signature: str) -> str:

@@ -4,22 +4,26 @@ It never imports the product (`hightouch_source`); the product never imports it.
 """
 
 from simulator_common.http import Response
+from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import OPEN_STATUSES, TERMINAL_STATUSES
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator, RequestLogEntry
-from .world import DEFAULT_RUN_COUNTS, AdvanceReport, World
+from .world import DEFAULT_RUN_COUNTS, ODD_FIELDS, AdvanceReport, World
 
 __all__ = [
     "ALL_FAULTS",
+    "ALL_ODD_KINDS",
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_RUN_COUNTS",
+    "ODD_FIELDS",
     "OPEN_STATUSES",
     "TERMINAL_STATUSES",
     "AdvanceReport",
     "Fault",
     "FaultPlan",
     "HightouchSimulator",
+    "OddValues",
     "RequestLogEntry",
     "Response",
     "World",

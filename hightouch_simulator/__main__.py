@@ -1,7 +1,9 @@
 """Run a standalone Hightouch simulator: ``python -m hightouch_simulator --port 8766``.
 
 The first stdout line is the API root to use as ``base_url``; stats go to stderr. SIGTERM or
-SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of requests.
+SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of requests;
+``--odd-rate 0.05`` sends odd payload values seeded by ``--seed`` (see
+:mod:`simulator_common.odd_values`).
 """
 
 from __future__ import annotations
@@ -30,17 +32,23 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per --rate-window seconds (0 = unlimited)",
     )
     parser.add_argument("--rate-window", type=float, default=DEFAULT_RATE_LIMIT[1])
+    cli.add_odd_arguments(parser)
     cli.add_fault_arguments(parser)
     parser.add_argument("--fault-kinds", help=f"comma list of {','.join(ALL_FAULTS)}")
     parser.add_argument("--fault-max-consecutive", type=int)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.odd = cli.odd_values(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the world, serve it until SIGTERM/SIGINT, and return the exit code."""
     args = _parse_args(argv)
     counts = None if args.syncs is None else (args.runs_per_sync,) * args.syncs
-    world = World(seed=args.seed, sync_run_counts=counts)
+    world = World(seed=args.seed, sync_run_counts=counts, odd=args.odd)
     plan = None
     if args.fault_rate > 0:
         kinds = ALL_FAULTS if not args.fault_kinds else args.fault_kinds.split(",")
@@ -63,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         urls=lambda: [sim.base_url],
         stats=lambda: f"{world.run_count} runs in {len(world.syncs)} syncs",
         plan=plan,
+        odd_injected=None if args.odd is None else world.odd_injected,
     )
 
 

@@ -16,7 +16,7 @@ Assumptions where the public docs are silent:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from simulator_common.http import Response, json_response
@@ -99,10 +99,11 @@ def _list_runs(world: World, sync_id: str, query: Mapping[str, str]) -> Response
     answer = world.query_runs(sync_id, select, order, offset, limit)
     if answer is None:
         return NOT_FOUND
-    return _list(*answer, offset)
+    page, total = answer
+    return _list([world.wire_form(run) for run in page], total, offset)
 
 
-def _list(page: list[dict[str, Any]], total: int, offset: int) -> Response:
+def _list(page: Sequence[Mapping[str, Any]], total: int, offset: int) -> Response:
     return json_response(200, {"data": page, "hasMore": offset + len(page) < total})
 
 
@@ -160,7 +161,10 @@ def _time_filter(
         value = item.get(field)
         if not isinstance(value, str):
             return False
-        instant = parse_us(value)
+        try:
+            instant = parse_us(value)
+        except ValueError:  # not a timestamp: a test stored something odd
+            return False
         return (after is None or instant > after) and (before is None or instant < before)
 
     return keep
