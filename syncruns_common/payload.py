@@ -9,12 +9,12 @@ from requests import Response
 
 _PAYLOAD_ATTR = "_syncruns_payload"
 _UNREADABLE = object()
-_TWENTY_DIGITS = re.compile(rb"\d{20}")  # orjson reads an integer from 2**64 on as a float
+_LONG_NUMBER = re.compile(rb"\d{19}")  # orjson reads integers outside [-2**63, 2**64) as floats
 
 
 def parse_json(content: bytes) -> Any:
     """The JSON value of `content`, every integer exact; ValueError if it is not JSON."""
-    if _TWENTY_DIGITS.search(content):  # rare: the slower stdlib parser keeps big ints exact
+    if _LONG_NUMBER.search(content):  # rare: the slower stdlib parser keeps big ints exact
         return json.loads(content, parse_constant=_no_constant)
     return orjson.loads(content)
 

@@ -60,7 +60,11 @@ def test_fit(kind: Kind, value: Any, expected: Any) -> None:
 
 
 def test_integers_beyond_64_bits_stay_exact() -> None:
-    body = b'{"a": 123456789012345678901234567890, "b": [1.5, "x"]}'
-    assert parse_json(body) == {"a": 123456789012345678901234567890, "b": [1.5, "x"]}
+    body = b'{"a": 123456789012345678901234567890, "b": [1.5, "x"], "c": -9223372036854775809}'
+    assert parse_json(body) == {
+        "a": 123456789012345678901234567890,
+        "b": [1.5, "x"],
+        "c": -9223372036854775809,
+    }
     with pytest.raises(ValueError):
         parse_json(b'{"a": 123456789012345678901234567890, "b": NaN}')
