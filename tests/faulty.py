@@ -8,9 +8,12 @@ from typing import Any
 
 import dlt
 
-from census_simulator import ALL_FAULTS, CensusSimulator, FaultPlan, World
+from census_simulator import ALL_FAULTS, CensusSimulator, FaultPlan, OddValues, World
 from tests.conftest import TOKEN, source_for
-from tests.truth import assert_matches_truth, query, table
+from tests.odd_truth import assert_variants, split_truth
+from tests.truth import RUN_FIELDS, assert_matches_truth, query, table
+
+TEXT_FIELDS = frozenset({"status", "current_step", "error_code", "error_message", "error_detail"})
 
 SLOW_FAULT_S = 1.5
 RETRY_ENV = {
@@ -44,10 +47,19 @@ def assert_no_duplicates(pipeline: dlt.Pipeline) -> None:
 
 
 def load_under_faults(
-    seed: int, pipeline: dlt.Pipeline, rate: float = 0.1, runs: int = 3, concurrency: int = 4
+    seed: int,
+    pipeline: dlt.Pipeline,
+    rate: float = 0.1,
+    runs: int = 3,
+    concurrency: int = 4,
+    odd_rate: float = 0.0,
 ) -> Counter[str]:
-    """Full load then incremental runs with faults, a last fault-free run; assert exact tables."""
-    world = World(seed=seed, sync_run_counts=(0, 1, 99, 100, 101, 1200, 7, 30))
+    """Full load then incremental runs with faults, a last fault-free run; assert exact tables.
+
+    With `odd_rate`, the simulator also sends values nobody designed (its odd-payloads mode).
+    """
+    odd = OddValues(seed=seed, rate=odd_rate) if odd_rate else None
+    world = World(seed=seed, sync_run_counts=(0, 1, 99, 100, 101, 1200, 7, 30), odd=odd)
     plan = FaultPlan(
         seed=seed, rate=rate, kinds=ALL_FAULTS, max_consecutive=2, slow_seconds=SLOW_FAULT_S
     )
@@ -62,5 +74,7 @@ def load_under_faults(
         )
         pipeline.run(source_for(sim, **options))
     assert_no_duplicates(pipeline)
-    assert_matches_truth(pipeline, world.ground_truth_runs())
-    return plan.injected
+    truth, variants = split_truth(world.ground_truth_runs(), world.odd_values(), TEXT_FIELDS, str)
+    assert_matches_truth(pipeline, truth)
+    assert_variants(pipeline, variants, RUN_FIELDS)
+    return plan.injected + world.odd_injected()

@@ -27,6 +27,7 @@ RUN_FIELDS = (
     "dry_run",
 )
 TIME_FIELDS = {"created_at", *RUN_TIME_FIELDS}
+TEXT_FIELDS = frozenset(RUN_TEXT_FIELDS)
 STATE_PATH = ("sources", "files_com", "resources", "sync_runs", "cursor")
 
 

@@ -6,9 +6,25 @@ from collections.abc import Iterator
 import dlt
 import pytest
 
-from hightouch_simulator import ALL_FAULTS, FaultPlan, HightouchSimulator, World
+from hightouch_simulator import (
+    ALL_FAULTS,
+    ALL_ODD_KINDS,
+    FaultPlan,
+    HightouchSimulator,
+    OddValues,
+    World,
+)
 from tests.hightouch.conftest import TOKEN, source_for
-from tests.hightouch.truth import assert_matches_truth, cursors, query, table
+from tests.hightouch.truth import (
+    RUN_COLUMNS,
+    TEXT_FIELDS,
+    assert_matches_truth,
+    column_name,
+    cursors,
+    query,
+    table,
+)
+from tests.odd_truth import assert_variants, split_truth
 
 RETRIES = {
     "RUNTIME__REQUEST_MAX_ATTEMPTS": "4",  # > max_consecutive faults of one request
@@ -43,9 +59,15 @@ def failed_syncs(pipeline: dlt.Pipeline) -> dict[str, str]:
     return failed
 
 
-def load_under_faults(seed: int, pipeline: dlt.Pipeline, rate: float) -> Counter[str]:
-    """A full load and three incremental loads under faults, then one calm load: exact tables."""
-    world = World(seed=seed, sync_run_counts=(0, 1, 99, 100, 101, 350, 7, 30))
+def load_under_faults(
+    seed: int, pipeline: dlt.Pipeline, rate: float, odd_rate: float = 0.0
+) -> Counter[str]:
+    """A full load and three incremental loads under faults, then one calm load: exact tables.
+
+    With `odd_rate`, the simulator also sends values nobody designed (its odd-payloads mode).
+    """
+    odd = OddValues(seed=seed, rate=odd_rate) if odd_rate else None
+    world = World(seed=seed, sync_run_counts=(0, 1, 99, 100, 101, 350, 7, 30), odd=odd)
     plan = FaultPlan(seed=seed, rate=rate, kinds=ALL_FAULTS, max_consecutive=2)
     with HightouchSimulator(world, token=TOKEN, faults=plan) as sim:
         for round_number in range(4):
@@ -55,8 +77,17 @@ def load_under_faults(seed: int, pipeline: dlt.Pipeline, rate: float) -> Counter
         sim.faults = None  # runs a fault inserted after their sync was read: one calm load
         pipeline.run(source_for(sim, concurrency=4))
     assert_no_duplicates(pipeline)
-    assert_matches_truth(pipeline, world.ground_truth_runs())
-    return plan.injected
+    truth, variants = split_truth(
+        world.ground_truth_runs(), world.odd_values(), TEXT_FIELDS, column_name
+    )
+    assert_matches_truth(pipeline, truth)
+    assert_variants(pipeline, variants, RUN_COLUMNS)
+    return plan.injected + world.odd_injected()
+
+
+def test_exact_tables_under_faults_and_odd_values(pipeline: dlt.Pipeline, retries: None) -> None:
+    injected = load_under_faults(3, pipeline, rate=0.2, odd_rate=0.15)
+    assert len({kind for kind in injected if kind in ALL_ODD_KINDS}) >= 8, injected
 
 
 @pytest.mark.parametrize("seed", [4, 5])  # seeds whose draws cover most kinds

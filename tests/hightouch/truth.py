@@ -4,6 +4,7 @@ import math
 from typing import Any
 
 import dlt
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from census_source.timestamps import parse_timestamp
 from hightouch_simulator import HightouchSimulator, RequestLogEntry, World
@@ -28,6 +29,15 @@ COUNTS = {
     "changedCount": "changed_count",
     "removedCount": "removed_count",
 }
+
+TEXT_FIELDS = frozenset({"status", "error"})
+_NAMING = NamingConvention()
+
+
+def column_name(field: str) -> str:
+    """The column of an API field (`plannedRows.addedCount` -> `planned_rows__added_count`)."""
+    return "__".join(_NAMING.normalize_identifier(part) for part in field.split("."))
+
 
 RUN_COLUMNS = (
     "id",
