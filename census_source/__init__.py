@@ -136,7 +136,8 @@ def census_source(
         """Every sync (or the selected ones), as one list so their runs are read concurrently."""
         listed = [sync for page in _selected_syncs(api, selected) for sync in page]
         tally = VerbatimTally(dlt.current.resource_metrics(), "census")
-        yield RowGuard("syncs", SYNC_KINDS, tally).guard(_with_dataset_ids(listed, version))
+        guard = RowGuard("syncs", SYNC_KINDS, tally, object_lists=frozenset({"mappings"}))
+        yield guard.guard(_with_dataset_ids(listed, version))
 
     @dlt.transformer(
         data_from=syncs,

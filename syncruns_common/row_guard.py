@@ -32,8 +32,10 @@ class RowGuard:
     `kinds` maps column names (as dlt names them: `planned_rows__added_count`) to their type;
     nested objects on the way to such a column are walked. `text_lists` are columns holding a
     list of strings (a child table with a `value` column): an entry that is not a string or
-    number becomes a child row with its value in `value__v_bool` / `value__v_json`. `id_key`
-    names the field whose value is logged as the example. The input rows are not changed: a
+    number becomes a child row with its value in `value__v_bool` / `value__v_json`.
+    `object_lists` are columns holding a list of objects (a child table as dlt unpacks it):
+    one that is not a list at all is kept as `{column}__v_json`. `id_key` names the field whose
+    value is logged as the example. The input rows are not changed: a
     reader may still look at them after yielding.
     """
 
@@ -44,12 +46,14 @@ class RowGuard:
         tally: VerbatimTally,
         text_lists: frozenset[str] = frozenset(),
         id_key: str = "id",
+        object_lists: frozenset[str] = frozenset(),
     ) -> None:
         self._table = table
         self._id_key = id_key
         self._kinds = dict(kinds)
         self._tally = tally
         self._text_lists = text_lists
+        self._object_lists = object_lists
         self._groups = {name.rsplit("__", 1)[0] for name in kinds if "__" in name}
         self._naming = NamingConvention()
         self._names: dict[tuple[str, str], str] = {}
@@ -86,6 +90,9 @@ class RowGuard:
                     container[key] = fitted
             elif name in self._text_lists:
                 self._text_list(row, container, key, name)
+            elif name in self._object_lists and not isinstance(value, list):
+                del container[key]  # dlt would flatten an object into columns ({} vanishes)
+                self._keep(row, name, Verbatim("json", json_text(value)))
             elif name in self._groups and isinstance(value, dict):
                 container[key] = nested = dict(value)
                 self._walk(row, nested, f"{name}__")

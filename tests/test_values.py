@@ -68,3 +68,38 @@ def test_integers_beyond_64_bits_stay_exact() -> None:
     }
     with pytest.raises(ValueError):
         parse_json(b'{"a": 123456789012345678901234567890, "b": NaN}')
+
+
+def test_row_guard_keeps_odd_shapes_and_leaves_its_input_alone() -> None:
+    from syncruns_common.row_guard import RowGuard
+    from syncruns_common.verbatim import VerbatimTally
+
+    metrics: dict[str, Any] = {}
+    guard = RowGuard(
+        "syncs",
+        {"paused": "bool", "label": "text"},
+        VerbatimTally(metrics, "test"),
+        text_lists=frozenset({"errors"}),
+        object_lists=frozenset({"mappings"}),
+    )
+    rows = [
+        {"id": 1, "paused": "true", "mappings": {}, "errors": ["x", {"a": 1}, False]},
+        {"id": 2, "paused": "maybe", "label": 5, "mappings": [{"to": "email"}, "odd"]},
+    ]
+    original = [dict(row) for row in rows]
+    guarded = guard.guard(rows)
+    assert rows == original
+    assert guarded == [
+        {
+            "id": 1,
+            "paused": True,
+            "mappings__v_json": "{}",
+            "errors": ["x", {"value__v_json": '{"a": 1}'}, {"value__v_bool": False}],
+        },
+        {"id": 2, "paused__v_text": "maybe", "label": "5", "mappings": [{"to": "email"}, "odd"]},
+    ]
+    assert metrics["verbatim_values"] == {
+        "syncs.mappings": 1,
+        "syncs__errors.value": 2,
+        "syncs.paused": 1,
+    }
