@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from simulator_common.odd_values import parsed_or_none
+
 from .generator import TERMINAL_STATUSES
 from .timefmt import US_PER_MS, format_us, parse_us
 
@@ -202,20 +204,10 @@ def retention_reference_us(run: Mapping[str, Any]) -> int | None:
     A value that is not a timestamp with a zone counts as missing.
     """
     for key in ("completed_at", "created_at"):
-        moment = _timestamp_us(run.get(key))
+        moment = parsed_or_none(parse_us, run.get(key))
         if moment is not None:
             return moment
     return None
-
-
-def _timestamp_us(value: Any) -> int | None:
-    """A timestamp string as epoch µs, or None for anything else (an odd value)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_us(value)
-    except ValueError:
-        return None
 
 
 # ----------------------------------------------------------------- internals
@@ -244,7 +236,7 @@ def _batches(rng: random.Random, run: Mapping[str, Any], total: int) -> list[tup
     start = retention_reference_us({"created_at": run.get("created_at")}) or 0
     end = start
     for key in ("completed_at", "updated_at"):
-        moment = _timestamp_us(run.get(key))
+        moment = parsed_or_none(parse_us, run.get(key))
         if moment is not None:
             end = max(start, moment)
             break

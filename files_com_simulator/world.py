@@ -236,12 +236,10 @@ class World:
 
     def odd_encodings(self) -> list[OddEncoding]:
         """The same-meaning encodings every run is served with."""
-        odd = self._odd
-        if odd is None:
+        if self._odd is None:
             return []
         with self._lock:
-            runs = [self._runs[run_id] for run_id in sorted(self._runs)]
-            return [found for run in runs for found in odd.encodings(run)]
+            return self._odd.encodings_of(self._runs[run_id] for run_id in sorted(self._runs))
 
     def odd_injected(self) -> Counter[str]:
         """Odd values injected so far, per kind: unfit values when stored, encodings the first

@@ -18,6 +18,7 @@ from simulator_common.odd_values import (
     OddInjector,
     OddValue,
     OddValues,
+    parsed_or_none,
 )
 
 from .generator import (
@@ -222,7 +223,7 @@ class World:
         last_run = newest.get("startedAt")
         if (sync["status"], sync["lastRunAt"]) != (status, last_run):
             updated = parse_us(sync["updatedAt"])
-            started = _instant(last_run)
+            started = parsed_or_none(parse_us, last_run)
             if started is not None:
                 updated = max(updated, started)
             sync.update(status=status, lastRunAt=last_run, updatedAt=format_us(updated))
@@ -338,12 +339,10 @@ class World:
 
     def odd_encodings(self) -> list[OddEncoding]:
         """The same-meaning encodings every run (deleted syncs' too) is served with."""
-        odd = self._odd
-        if odd is None:
+        if self._odd is None:
             return []
         with self._lock:
-            runs = [self._runs[run_id] for run_id in sorted(self._runs)]
-            return [found for run in runs for found in odd.encodings(run)]
+            return self._odd.encodings_of(self._runs[run_id] for run_id in sorted(self._runs))
 
     def odd_injected(self) -> Counter[str]:
         """Odd values injected so far, per kind: unfit values when stored, encodings the first
@@ -491,18 +490,8 @@ def _sort_key(value: Any) -> tuple[int, int, Any]:
     if value is None:
         return (1, 0, 0)
     if isinstance(value, str):
-        instant = _instant(value)
+        instant = parsed_or_none(parse_us, value)
         return (0, 0, instant) if instant is not None else (0, 1, value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, 0, value)
     return (0, 2, json.dumps(value, sort_keys=True))
-
-
-def _instant(value: Any) -> int | None:
-    """A timestamp string as epoch µs, or None for anything else."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_us(value)
-    except ValueError:
-        return None

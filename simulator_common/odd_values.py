@@ -21,7 +21,7 @@ import random
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -35,6 +35,7 @@ __all__ = [
     "OddInjector",
     "OddValue",
     "OddValues",
+    "parsed_or_none",
 ]
 
 COUNT_AS_STRING: Final = "count_as_string"
@@ -284,6 +285,10 @@ class OddInjector:
         return values
 
     # ------------------------------------------------------- same-meaning encodings
+    def encodings_of(self, runs: Iterable[Mapping[str, Any]]) -> list[OddEncoding]:
+        """The same-meaning encodings of every run of ``runs``, in order."""
+        return [found for run in runs for found in self.encodings(run)]
+
     def encodings(self, run: Mapping[str, Any]) -> list[OddEncoding]:
         """The same-meaning encodings ``run`` is served with (nothing is counted)."""
         run_id = run.get("id")
@@ -448,3 +453,13 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+def parsed_or_none(parse: Callable[[str], int], value: Any) -> int | None:
+    """``parse(value)`` for a string it reads; None for anything else (an odd value)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        return None
