@@ -25,6 +25,7 @@ ODD: dict[str, dict[str, Any]] = {
     "bad_updated_at": {"status": "completed", "updated_at": "yesterday"},
     "naive_timestamp": {"status": "completed", "completed_at": "2024-01-03T16:46:04.807"},
     "date_only": {"status": "completed", "completed_at": "2024-01-04"},
+    "year_zero": {"status": "completed", "completed_at": "0000-01-01T00:00:00Z"},
     "offset_timestamp": {"status": "completed", "completed_at": "2024-01-03T22:16:04.807+05:30"},
     "count_as_string": {"status": "failed", "records_failed": "12"},
     "count_as_float": {"status": "failed", "records_failed": 12.0},
@@ -108,6 +109,11 @@ def test_date_is_midnight_utc(loaded: Loaded) -> None:
     assert loaded.row("date_only", "completed_at") == (at("2024-01-04T00:00:00+00:00"),)
 
 
+def test_year_zero_that_arrow_reads_is_kept_as_text(loaded: Loaded) -> None:
+    row = loaded.row("year_zero", "completed_at", "completed_at__v_text")
+    assert row == (None, "0000-01-01T00:00:00Z")
+
+
 def test_offset_is_that_instant(loaded: Loaded) -> None:
     assert loaded.row("offset_timestamp", "completed_at") == (at("2024-01-03T16:46:04.807Z"),)
 
@@ -168,14 +174,14 @@ def test_reason_with_nested_keys_is_flattened(loaded: Loaded) -> None:
 def test_summary_counts_each_column_once_per_load(loaded: Loaded) -> None:
     counts = verbatim_counts(loaded.pipeline)
     assert counts == {
-        "sync_runs.completed_at": 1,
+        "sync_runs.completed_at": 2,
         "sync_runs.updated_at": 1,
         "sync_runs.records_failed": 2,
         "sync_runs.records_processed": 1,
         "sync_runs.canceled": 1,
         "sync_runs.error_detail": 1,
     }
-    assert verbatim_line(counts).startswith("values kept verbatim: 7, in columns ")
+    assert verbatim_line(counts).startswith("values kept verbatim: 8, in columns ")
 
 
 def test_log_names_column_and_example_once(

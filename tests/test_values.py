@@ -103,3 +103,47 @@ def test_row_guard_keeps_odd_shapes_and_leaves_its_input_alone() -> None:
         "syncs__errors.value": 2,
         "syncs.paused": 1,
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-04T23:59:60Z",
+        "2024-01-04T10Z",
+        "2024-01-04T10:00Z",
+        "2024-1-4T10:00:00Z",
+        "2024-01-04t10:00:00z",
+        "2024-01-04T10:00:00+0530",
+        "2024-01-04T10:00:00.Z",
+        "2024-01-04T10:00:00+05",
+        "2024-01-04T10:00:00,5Z",
+        "2024-01-04T10:00:00.1234567Z",
+        "2024-01-04 10:00:00Z",
+        "2024-01-04T10:00:00.5+05:30",
+        "2024-02-30T10:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2024-01-04T10:00:00-00:00",
+        "2024-01-04T24:00:00Z",
+        "+2024-01-04T10:00:00Z",
+        " 2024-01-04T10:00:00Z",
+        "2024-01-04T10:00:00.000000000Z",
+        "2024-01-04T10:00:00+23:59",
+        "2024-01-04",
+        "2024-01-03T16:46:04.807",
+    ],
+)
+def test_arrow_reads_a_timestamp_as_python_does_or_not_at_all(text: str) -> None:
+    """The Census fast path casts a page's timestamps with Arrow and falls back to fit() for a
+    page Arrow refuses: the two must never disagree on a value both read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arrow = pc.cast(pa.array([text]), pa.timestamp("us", tz="UTC"))[0].as_py()
+    except pa.ArrowInvalid:
+        return
+    except (ValueError, OverflowError):  # Arrow reads year 0, Python cannot: see arrow_pages
+        assert isinstance(fit("timestamp", text), Verbatim)
+        return
+    assert fit("timestamp", text) == arrow
