@@ -181,40 +181,63 @@ def _documented_columns(
     rows: list[dict[str, Any]], types: dict[str, pa.DataType], kept: _Kept
 ) -> dict[str, pa.Array]:
     """Typed arrays of the documented fields, plus variant arrays for values that do not fit."""
-    columns: dict[str, pa.Array] = {}
+    values_of = {name: list(map(dict.get, rows, repeat(name))) for name in types}  # C speed
+    times = [n for n, kind in types.items() if kind == TIMESTAMP and _all_are(values_of[n], str)]
+    typed = _instants(times, values_of)
+    variants: dict[str, pa.Array] = {}
     for name, kind in types.items():
-        values = list(map(dict.get, rows, repeat(name)))  # C speed: this is the hot loop
-        fast = _vectorized(values, kind)
+        if name in typed:
+            continue
+        values = values_of[name]
+        fast = None if kind == TIMESTAMP else _vectorized(values, kind)
         if fast is not None:
-            columns[name] = fast
+            typed[name] = fast
             continue
         fitted = [fit(_KINDS[kind], value) for value in values]
-        typed = [None if isinstance(f, Verbatim) else f for f in fitted]
-        columns[name] = pa.array(typed, kind)
-        columns.update(kept.variants(name, fitted))
-    return columns
+        typed[name] = pa.array([None if isinstance(f, Verbatim) else f for f in fitted], kind)
+        variants.update(kept.variants(name, fitted))
+    return {**{name: typed[name] for name in types}, **variants}
+
+
+def _all_are(values: list[Any], kind: type) -> bool:
+    present = set(map(type, values))
+    present.discard(_NONE)
+    return present <= {kind}
 
 
 def _vectorized(values: list[Any], kind: pa.DataType) -> pa.Array | None:
     """The column in one step when every value already has its type; None when it can't be."""
-    present = set(map(type, values))
-    present.discard(_NONE)
-    if not present <= {_FAST_TYPES[kind]}:
+    if not _all_are(values, _FAST_TYPES[kind]):
         return None
     try:
-        if kind != TIMESTAMP:
-            return pa.array(values, kind)
-        # Arrow's cast reads a subset of what fromisoformat reads, and reads it the same way
-        # (tests/test_values.py), but for year 0; a page with any string it refuses is fitted
-        # value by value
-        instants = pc.cast(pa.array(values, pa.string()), TIMESTAMP)
-        earliest = pc.min(instants)
-        if earliest.is_valid and earliest.value < _YEAR_ONE_US:
-            return None
-        return instants
-    except (pa.ArrowInvalid, OverflowError):  # an int beyond int64, a date Arrow cannot read
-        pass
-    return None
+        return pa.array(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # an int beyond int64
+        return None
+
+
+def _instants(names: list[str], values_of: dict[str, list[Any]]) -> dict[str, pa.Array]:
+    """The timestamp columns of `names` that Arrow casts, all in one cast when it can.
+
+    Arrow's cast reads a subset of what fromisoformat reads, and reads it the same way
+    (tests/test_values.py), but for year 0. Few compute calls per page matter: each one lets
+    the reader threads take the GIL.
+    """
+    if not names:
+        return {}
+    size = len(values_of[names[0]])
+    try:
+        strings = pa.array([v for name in names for v in values_of[name]], pa.string())
+        instants = pc.cast(strings, TIMESTAMP)
+    except pa.ArrowInvalid:  # one column Arrow cannot read: find it, keep the others fast
+        if len(names) == 1:
+            return {}
+        return {k: v for name in names for k, v in _instants([name], values_of).items()}
+    earliest = pc.min(instants)
+    if earliest.is_valid and earliest.value < _YEAR_ONE_US:
+        if len(names) == 1:
+            return {}
+        return {k: v for name in names for k, v in _instants([name], values_of).items()}
+    return {name: instants.slice(i * size, size) for i, name in enumerate(names)}
 
 
 def _extra_columns(
@@ -238,7 +261,10 @@ def _extra_columns(
         data_type = known(name) or _own_kind(first)
         known.give(name, data_type)
         kind = _UNKNOWN_KINDS.get(data_type)
-        fast = None if kind is None else _vectorized(values, _ARROW_OF[kind])
+        if kind == "timestamp":
+            fast = _instants([name], {name: values}).get(name) if _all_are(values, str) else None
+        else:
+            fast = None if kind is None else _vectorized(values, _ARROW_OF[kind])
         if fast is not None:
             columns[name] = fast
             continue
