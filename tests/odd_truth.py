@@ -67,6 +67,8 @@ def assert_variants(
         for name in columns
         if "__v_" in name and name.split("__v_")[0] in bases
     }
+    # a field the docs don't list (Census batch_count) is typed by its first value: not here
+    variants = {key: cells for key, cells in variants.items() if key[0] in bases}
     assert present == set(variants), f"variant columns {sorted(present)} != {sorted(variants)}"
     for (column, suffix), expected in variants.items():
         name = f"{column}__v_{suffix}"
