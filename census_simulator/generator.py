@@ -372,7 +372,7 @@ class Generator:
 
     @staticmethod
     def _fill_zero_counts(run: dict[str, Any]) -> None:
-        for key in _COUNT_KEYS:
+        for key in COUNT_KEYS:
             run[key] = 0
 
     def _end_time(self, created_us: int, horizon_us: int) -> int:
@@ -391,7 +391,7 @@ class _Absent:
 
 _ABSENT: Final = _Absent()
 
-_COUNT_KEYS: Final = (
+COUNT_KEYS: Final = (
     "source_record_count",
     "records_processed",
     "records_updated",

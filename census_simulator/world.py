@@ -23,7 +23,7 @@ from simulator_common.odd_values import (
     OddValues,
 )
 
-from .generator import TERMINAL_STATUSES, Generator, SyncProfile
+from .generator import COUNT_KEYS, TERMINAL_STATUSES, Generator, SyncProfile
 from .records import (
     DEFAULT_RECORDS_RETENTION_DAYS,
     check_filters,
@@ -59,18 +59,7 @@ _RECORDS_CACHE_SIZE: Final = 64
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 ODD_FIELDS: Final = OddFields(
-    counts=(
-        "source_record_count",
-        "records_processed",
-        "records_updated",
-        "records_failed",
-        "records_invalid",
-        "source_record_updates",
-        "source_record_deletes",
-        "source_record_invalids",
-        "records_sent",
-        "batch_count",
-    ),
+    counts=(*COUNT_KEYS, "batch_count"),
     timestamps=("updated_at", "scheduled_execution_time"),
     cursor_timestamps=("completed_at",),
     flags=("canceled", "full_sync"),
