@@ -228,16 +228,16 @@ def _instants(names: list[str], values_of: dict[str, list[Any]]) -> dict[str, pa
     try:
         strings = pa.array([v for name in names for v in values_of[name]], pa.string())
         instants = pc.cast(strings, TIMESTAMP)
-    except pa.ArrowInvalid:  # one column Arrow cannot read: find it, keep the others fast
-        if len(names) == 1:
-            return {}
-        return {k: v for name in names for k, v in _instants([name], values_of).items()}
-    earliest = pc.min(instants)
-    if earliest.is_valid and earliest.value < _YEAR_ONE_US:
-        if len(names) == 1:
-            return {}
-        return {k: v for name in names for k, v in _instants([name], values_of).items()}
-    return {name: instants.slice(i * size, size) for i, name in enumerate(names)}
+        earliest = pc.min(instants)
+        readable = not (earliest.is_valid and earliest.value < _YEAR_ONE_US)
+    except pa.ArrowInvalid:
+        readable = False
+    if readable:
+        return {name: instants.slice(i * size, size) for i, name in enumerate(names)}
+    if len(names) == 1:
+        return {}
+    # one column Arrow cannot read: find it, keep the others fast
+    return {k: v for name in names for k, v in _instants([name], values_of).items()}
 
 
 def _extra_columns(

@@ -19,8 +19,9 @@ from census_source.client import CensusApi
 from census_source.errors import CensusGoneError, CensusNotFoundError
 from census_source.ids import IdCodec
 from census_source.settings import RECORD_STATUS_COUNTS, RECORDS_READY_STATUSES
+from syncruns_common.row_guard import kinds_of
 from syncruns_common.timestamps import format_timestamp, parse_timestamp
-from syncruns_common.values import Kind, fit
+from syncruns_common.values import fit
 
 RECORDS_TABLE = "sync_run_records"
 RECORD_COLUMNS: TTableSchemaColumns = {
@@ -36,15 +37,8 @@ RECORD_COLUMNS: TTableSchemaColumns = {
     "record_payload": {"data_type": "json", "nullable": True},
 }
 _STATE_KEY = "records_fetched"
-# what a record's own fields become; record_payload is JSON and takes any value
-RECORD_KINDS: dict[str, Kind] = {
-    "status": "text",
-    "operation": "text",
-    "identifier": "text",
-    "status_message": "text",
-    "batch_started_at": "timestamp",
-    "batch_completed_at": "timestamp",
-}
+# what a record's own fields become (record_payload is JSON and takes any value)
+RECORD_KINDS = kinds_of(RECORD_COLUMNS)
 _OWN_COLUMNS = frozenset({"sync_run_id", "record_key", "sync_id"})
 
 
@@ -157,7 +151,7 @@ def record_rows(
         seen[digest] = repeat + 1
         row = {key: value for key, value in record.items() if key not in _OWN_COLUMNS}
         row.update(sync_run_id=run_id, record_key=f"{digest}-{repeat}", sync_id=sync_id)
-        rows.append(row)  # values are typed (or kept verbatim) by RECORD_GUARD at flush
+        rows.append(row)  # typed (or kept verbatim) by the row guard at flush
     return rows
 
 

@@ -5,7 +5,7 @@ The types of `sync_runs` columns are set by the Arrow schema built in arrow_page
 
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
-from syncruns_common.values import Kind
+from syncruns_common.row_guard import kinds_of
 
 RUN_COUNT_FIELDS = (
     "source_record_count",
@@ -42,15 +42,7 @@ SYNC_COLUMNS: TTableSchemaColumns = {
 
 # what the documented sync fields become (values.py); mappings go to syncs__mappings as dlt
 # unpacks them
-SYNC_KINDS: dict[str, Kind] = {
-    "label": "text",
-    "status": "text",
-    "operation": "text",
-    "schedule_frequency": "text",
-    "paused": "bool",
-    "created_at": "timestamp",
-    "updated_at": "timestamp",
-}
+SYNC_KINDS = kinds_of(SYNC_COLUMNS)
 
 
 REASONS_TABLE = "sync_runs__sync_trigger_reason"
