@@ -4,6 +4,7 @@ from simulator_common.http import Response
 from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 
 from .faults import ALL_FAULTS, DESTRUCTIVE_FAULTS, Fault, FaultPlan
+from .quirks import Quirks
 from .records import (
     DEFAULT_RECORDS_RETENTION_DAYS,
     INVALID_KINDS,
@@ -35,6 +36,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "OddValues",
+    "Quirks",
     "RequestLogEntry",
     "Response",
     "World",

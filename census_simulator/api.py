@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from simulator_common.http import Response, json_response
 
+from .quirks import Quirks
 from .records import DEFAULT_RECORDS_RETENTION_DAYS, check_filters
 from .v2 import DEFAULT_V2_ID_STYLE, as_v2, parse_v2_run_id, parse_v2_sync_id, v2_run_id
 from .world import World
@@ -130,18 +131,30 @@ def pagination(total: int, params: ListParams) -> dict[str, int | None]:
     }
 
 
-def list_response(total: int, docs: list[bytes], params: ListParams) -> Response:
+def list_response(
+    total: int, docs: list[bytes], params: ListParams, quirks: Quirks | None = None
+) -> Response:
     """A paginated success envelope around already-serialized items."""
-    body = b"".join(
-        (
-            b'{"status":"success","data":[',
-            b",".join(docs),
-            b'],"pagination":',
-            json.dumps(pagination(total, params), separators=(",", ":")).encode(),
-            b"}",
-        )
-    )
-    return Response(200, body)
+    block = pagination(total, params)
+    if quirks is not None:
+        block["total_records"] = total + quirks.total_records_off_by
+        if quirks.repeat_first_run and docs:
+            docs = [*docs, docs[0]]
+    parts = [b'{"status":"success","data":[', b",".join(docs), b"]"]
+    if quirks is None or not quirks.drop_pagination:
+        parts += [b',"pagination":', json.dumps(block, separators=(",", ":")).encode()]
+    return Response(200, b"".join([*parts, b"}"]))
+
+
+def _served_params(params: ListParams, quirks: Quirks | None) -> ListParams:
+    """The page, size and order a quirky server actually serves for `params`."""
+    if quirks is None:
+        return params
+    per_page = params.per_page
+    if quirks.cap_per_page is not None:
+        per_page = min(per_page, quirks.cap_per_page)
+    page = 1 if quirks.ignore_page else params.page
+    return ListParams(page, per_page, params.descending and not quirks.ignore_order)
 
 
 def fetch_response(doc: bytes) -> Response:
@@ -221,31 +234,41 @@ def handle_get(
     *,
     v2_id_style: str = DEFAULT_V2_ID_STYLE,
     records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
+    quirks: Quirks | None = None,
 ) -> Response:
     """Answer an authorized GET for ``path`` (without query string)."""
     route = parse_route(path, v2_id_style)
     if route is None:
         return NOT_FOUND
     render = _renderer(world, route, v2_id_style)
+    if quirks is not None and route.kind in (SYNCS, SYNC_RUNS):
+        error = quirks.error_body()
+        if error is not None:
+            return error
     try:
         if route.kind == SYNCS:
             params = parse_list_params(query)
             group = world.groups[0] if route.version == 1 else query.get("group_id") or None
             if group is not None and group not in world.groups:
                 return GROUP_NOT_FOUND
+            served = params
+            if quirks is not None and quirks.ignore_page:
+                served = ListParams(1, params.per_page, params.descending)
             total, docs = world.sync_page_json(
-                params.page, params.per_page, params.descending, group
+                served.page, served.per_page, served.descending, group
             )
             return list_response(total, [render(doc) for doc in docs], params)
         if route.kind == SYNC_RUNS:
             params = parse_list_params(query)
+            served = _served_params(params, quirks)
             sync_id = route_sync_id(world, route)
             page = None
             if sync_id is not None:
-                page = world.run_page_json(sync_id, params.page, params.per_page, params.descending)
+                page = world.run_page_json(sync_id, served.page, served.per_page, served.descending)
             if page is None:
                 return NOT_FOUND
-            return list_response(page[0], [render(doc) for doc in page[1]], params)
+            shown = params if quirks is None or quirks.ignore_page else served
+            return list_response(page[0], [render(doc) for doc in page[1]], shown, quirks)
         if route.kind == RECORDS:
             return _records(world, route, query, v2_id_style, records_retention_days)
     except BadRequest as exc:

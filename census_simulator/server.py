@@ -20,6 +20,7 @@ from .api import (
     handle_get,
 )
 from .faults import FaultPlan
+from .quirks import Quirks
 from .records import DEFAULT_RECORDS_RETENTION_DAYS
 from .v2 import DEFAULT_V2_ID_STYLE, check_id_style
 from .world import World
@@ -61,6 +62,7 @@ class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
             entry.query,
             v2_id_style=simulator.v2_id_style,
             records_retention_days=simulator.records_retention_days,
+            quirks=simulator.quirks,
         )
 
     def _denial(self, path: str) -> Response | None:
@@ -75,7 +77,8 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     every group, with ids rendered in ``v2_id_style`` (see :mod:`census_simulator.v2`). The
     records of runs finished more than ``records_retention_days`` ago answer 410.
     ``faults`` (also a settable attribute; None turns injection off) injects faults into
-    requests of both versions through :meth:`fault_for`.
+    requests of both versions through :meth:`fault_for`; ``quirks`` (settable too) makes the
+    list endpoints break documented promises (see :class:`~census_simulator.quirks.Quirks`).
     """
 
     handler_class = _Handler
@@ -90,6 +93,7 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         personal_access_token: str = "sim-pat",
         v2_id_style: str = DEFAULT_V2_ID_STYLE,
         records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
+        quirks: Quirks | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -100,6 +104,7 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         self.faults = faults
         self.v2_id_style = v2_id_style
         self.records_retention_days = records_retention_days
+        self.quirks = quirks
         self._expected_auth = f"Bearer {token}".encode()
         self._expected_pat_auth = f"Bearer {personal_access_token}".encode()
         ServedSimulator.__init__(self, host, port)

@@ -44,6 +44,7 @@ from census_source.settings import (
 )
 from census_source.tables import SYNC_COLUMNS, SYNC_KINDS
 from census_source.versions import ApiVersion
+from syncruns_common.partial import PartialLoadError, raise_on_partial_load
 from syncruns_common.row_guard import RowGuard
 from syncruns_common.verbatim import VerbatimTally
 
@@ -53,7 +54,9 @@ __all__ = [
     "CensusResponseError",
     "CensusSourceError",
     "CensusUnreachableError",
+    "PartialLoadError",
     "census_source",
+    "raise_on_partial_load",
 ]
 
 

@@ -25,9 +25,10 @@ from census_source.paginator import CensusPagePaginator
 from census_source.ratelimit import RateLimiter
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 from census_source.versions import V1, ApiVersion
+from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
-from syncruns_common.payload import json_payload, response_payload
+from syncruns_common.payload import body_is_unreadable, json_payload, response_payload
 
 # The server's own error message is quoted in auth errors (it tells a wrong token kind apart).
 _MAX_QUOTED_MESSAGE = 200
@@ -41,6 +42,16 @@ class RunPage:
     number: int
     total_records: int | None
     has_next: bool
+    shortfall: str | None = None  # on the last page: fewer runs listed than total_records said
+
+
+def answered_error_status(response: Response | None, exception: BaseException | None) -> bool:
+    """Retry predicate: a 200 that is not a JSON object, or whose body says `"status": "error"`."""
+    if body_is_unreadable(response, exception):
+        return True
+    if response is None or response.status_code != 200:
+        return False
+    return bool(response_payload(response).get("status") == "error")
 
 
 class CensusRESTClient(RESTClient):
@@ -48,6 +59,9 @@ class CensusRESTClient(RESTClient):
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
         payload = json_payload(response, CensusResponseError)
+        if isinstance(payload, dict) and payload.get("status") == "error":
+            said = _server_message(response, getattr(self.auth, "token", None) or "")
+            raise CensusResponseError(f'answered 200 "status": "error"{said} after every retry')
         if not isinstance(payload, dict) or "data" not in payload:
             raise CensusResponseError("answered JSON without the documented 'data' field")
         data = payload["data"]
@@ -102,7 +116,9 @@ class CensusApi:
             client = self._local.client = CensusRESTClient(
                 self.base_url,
                 auth=self._auth,
-                session=rate_limited_session(self.base_url, self._runtime, self._limiter),
+                session=rate_limited_session(
+                    self.base_url, self._runtime, self._limiter, answered_error_status
+                ),
                 data_selector="data",
                 config=self._runtime,
             )
@@ -138,7 +154,7 @@ class CensusApi:
         """
         path = f"/sync_runs/{_segment(run_id)}/records"
         paginator = CensusPagePaginator(order=None, envelope_optional=True)
-        for page in self._pages(path, paginator, {"status": status}):
+        for page in self._pages(path, paginator, {"status": status}, guarded=False):
             yield page.runs
 
     def _fetch(self, path: str) -> dict[str, Any] | None:
@@ -153,20 +169,30 @@ class CensusApi:
         return dict(items[0])
 
     def _pages(
-        self, path: str, paginator: CensusPagePaginator, params: dict[str, str] | None = None
+        self,
+        path: str,
+        paginator: CensusPagePaginator,
+        params: dict[str, str] | None = None,
+        guarded: bool = True,
     ) -> Iterator[RunPage]:
+        """The pages of a listing; `guarded` (items with ids) stops one that makes no progress."""
         pages = self._client.paginate(path, paginator=paginator, params=params)
+        guard = PageGuard(path, CensusResponseError)
         while True:
             number = paginator.page
             with self._errors.translated(path, number):
                 page = next(pages, None)
             if page is None:
                 return
+            items, total, has_next = list(page), paginator.total_records, paginator.has_next_page
+            if guarded:
+                guard.check(f"page {number}", (str(item.get("id")) for item in items), total)
             yield RunPage(
-                runs=list(page),
+                runs=items,
                 number=number,
-                total_records=paginator.total_records,
-                has_next=paginator.has_next_page,
+                total_records=total,
+                has_next=has_next,
+                shortfall=None if has_next or not guarded else guard.shortfall(total),
             )
 
     def _auth_error(self, status: int, where: str, response: Response | None) -> CensusAuthError:
@@ -194,5 +220,7 @@ def _server_message(response: Response | None, token: str) -> str:
     message = payload.get("message") if isinstance(payload, dict) else None
     if not isinstance(message, str) or not message.strip():
         return ""
-    text = " ".join(message.replace(token, "<token>").split())[:_MAX_QUOTED_MESSAGE]
+    if token:
+        message = message.replace(token, "<token>")
+    text = " ".join(message.split())[:_MAX_QUOTED_MESSAGE]
     return f' (Census: "{text}")'

@@ -11,11 +11,14 @@ from census_source.client import CensusApi, RunPage
 from census_source.cursor import OpenRun, SyncCursor, overlap_cutoff, run_is_open
 from census_source.errors import CensusResponseError
 from census_source.settings import PAGE_SIZE
+from syncruns_common.contract import Notice, OrderCheck
 from syncruns_common.fingerprint import fingerprint
 from syncruns_common.timestamps import parse_timestamp
 from syncruns_common.window import Window
 
 Run = dict[str, Any]
+NEWEST_FIRST = "newest first, as order=desc asks"
+UNVERIFIED = "read in full, cursor kept"
 
 
 def created_at(run: Run) -> datetime:
@@ -49,7 +52,9 @@ class SyncRunReader:
     """Reads one sync newest-first, stopping once past the cursor; builds the next cursor.
 
     The next cursor (`next_cursor`) exists only after `read()` was consumed to the end, so a
-    sync that fails half-way keeps its old cursor.
+    sync that fails half-way keeps its old cursor. When the API breaks the order it promised,
+    or lists fewer runs than it announced, the sync is read to its end, a `Notice` is yielded
+    and `next_cursor` stays the old cursor.
     """
 
     def __init__(
@@ -71,12 +76,14 @@ class SyncRunReader:
         self._open: dict[str, OpenRun] = {}
         self._total: int | None = None
 
-    def read(self) -> Iterator[list[Run]]:
-        """Yield the runs to load, one list per request."""
+    def read(self) -> Iterator[list[Run] | Notice]:
+        """Yield the runs to load, one list per request, and any Notice about the listing."""
         old = self.cursor or SyncCursor()
         cutoff = overlap_cutoff(old.high_water, self.overlap) if self.cursor else None
         pending = dict(old.open_runs)
         seen: set[str] = set()  # each run once per load: pages shift when runs are created
+        order = OrderCheck(descending=True, what=NEWEST_FIRST)
+        doubts: list[str] = []
         for page in self.api.run_pages(self.sync_id):
             self._total = page.total_records
             batch: list[Run] = []
@@ -86,6 +93,7 @@ class SyncRunReader:
                     continue
                 seen.add(run_id)
                 created = created_at(run)
+                order.see(created, run_id)
                 was_open = pending.pop(run_id, None)
                 is_open = self._track(run, run_id, created, _rank(page, index))
                 if (
@@ -99,14 +107,18 @@ class SyncRunReader:
             if batch:
                 yield batch
             if not page.has_next or not page.runs:
+                doubts += [page.shortfall] if page.shortfall else []
                 break
-            if cutoff is None:  # first load of this sync: its whole history
+            if cutoff is None or order.broken:  # the whole history, or no order to stop on
                 continue
             oldest = created_at(page.runs[-1])
             if oldest < cutoff and not self._worth_paging(pending, oldest, page):
                 break
         yield from self._refetch(pending)
-        self.next_cursor = self._build_cursor(old)
+        doubts = [order.broken, *doubts] if order.broken else doubts
+        for doubt in doubts:
+            yield Notice(self.sync_id, f"{doubt}: {UNVERIFIED}")
+        self.next_cursor = self.cursor if doubts else self._build_cursor(old)
 
     def _track(self, run: Run, run_id: str, created: datetime, rank: int | None) -> bool:
         if self._max_created is None or created > self._max_created:
@@ -165,19 +177,30 @@ def _rank(page: RunPage, index: int) -> int | None:
     return page.total_records - 1 - ((page.number - 1) * PAGE_SIZE + index)
 
 
-def read_window(api: CensusApi, sync_id: str, window: Window) -> Iterator[list[Run]]:
-    """Yield exactly the runs created inside `window`, newest first; touches no cursor."""
+def read_window(api: CensusApi, sync_id: str, window: Window) -> Iterator[list[Run] | Notice]:
+    """Yield exactly the runs created inside `window`, newest first; touches no cursor.
+
+    Runs not newest first are read to the end of the listing, with a Notice.
+    """
     seen: set[str] = set()
+    order = OrderCheck(descending=True, what=NEWEST_FIRST)
     for page in api.run_pages(sync_id):
         batch = []
         for run in page.runs:
             run_id = str(run["id"])
-            if run_id not in seen and window.contains(created_at(run)):
-                batch.append(run)
+            if run_id in seen:
+                continue
             seen.add(run_id)
+            created = created_at(run)
+            order.see(created, run_id)
+            if window.contains(created):
+                batch.append(run)
         if batch:
             yield batch
         if not page.runs:
+            break
+        past_start = window.start is not None and created_at(page.runs[-1]) < window.start
+        if past_start and order.broken is None:
             return
-        if window.start is not None and created_at(page.runs[-1]) < window.start:
-            return
+    if order.broken:
+        yield Notice(sync_id, f"{order.broken}: read to the end of the listing")

@@ -27,6 +27,7 @@ from census_source.records import (
 )
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
 from census_source.versions import V1, ApiVersion, retirement_notice
+from syncruns_common.contract import Notice, record_notice
 from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
 from syncruns_common.failures import SyncFailures
@@ -122,6 +123,9 @@ def sync_run_tables(
             )
             batches = reader.read()
         for batch in batches:
+            if isinstance(batch, Notice):
+                yield batch
+                continue
             _canonical_ids(batch, sync_id, codec)
             yield batch
             if options.include_records:
@@ -151,7 +155,9 @@ def sync_run_tables(
             records.clear()
 
     for item in read_concurrently(sync_ids, job, options.concurrency, "census-sync-reader"):
-        if isinstance(item, Page) and isinstance(item.batch, RunRecords):
+        if isinstance(item, Page) and isinstance(item.batch, Notice):
+            record_notice(metrics, item.batch, "census")
+        elif isinstance(item, Page) and isinstance(item.batch, RunRecords):
             _take_records(item.batch, records, ledger, metrics)
             if len(records) >= BATCH_ROWS:
                 yield from flush()

@@ -18,8 +18,11 @@ V1_WARN_FROM: Final = date(2026, 12, 15)
 # The API caps per_page at 100; fewer pages means fewer requests.
 PAGE_SIZE: Final = 100
 
-# Statuses after which a run no longer changes. Anything else (queued, working, statuses the
-# docs do not list) is treated as open and re-read on the next run.
+# Statuses after which a run no longer changes. Evidence: the newest fetch-sync-run doc lists
+# working, completed, failed, skipped ("an earlier instance was still running") and queued;
+# airflow-provider-census 2.1.0 stops waiting on completed and failed only (it never sees a
+# skipped run it triggered). Anything else (queued, working, statuses nobody documented) is
+# open and re-read on the next run; `current_step` is set only while a run works.
 TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
 
 # Runs whose created_at lies this close below the high-water mark are re-checked each run,

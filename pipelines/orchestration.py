@@ -10,7 +10,7 @@ import dlt
 
 from pipelines.census_pipeline import DATASET_NAME, PIPELINE_NAME
 from pipelines.destinations import duckdb_destination
-from pipelines.summary import sync_problems
+from syncruns_common.partial import PartialLoadError, raise_on_partial_load
 
 DUCKDB_PATH_KEY = "destination.duckdb.credentials"
 DUCKDB_PATH_ENV = "DESTINATION__DUCKDB__CREDENTIALS"
@@ -52,11 +52,8 @@ def orchestrated_pipeline(base_dir: Path) -> dlt.Pipeline:
 def failed_syncs_message(pipeline: dlt.Pipeline) -> str | None:
     """Why to fail a run that loaded but left syncs failed after every retry (the CLI's exit 5);
     None when every sync loaded."""
-    failed, _ = sync_problems(pipeline)
-    if not failed:
-        return None
-    syncs = "; ".join(f"sync {sync_id}: {error}" for sync_id, error in sorted(failed.items()))
-    return (
-        f"{len(failed)} sync(s) failed after every retry and keep their cursors (the next run "
-        f"catches them up); everything else loaded. {syncs}"
-    )
+    try:
+        raise_on_partial_load(pipeline)
+    except PartialLoadError as partial:
+        return str(partial)
+    return None

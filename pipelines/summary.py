@@ -14,6 +14,8 @@ from census_source.runs import (
     RECORDS_EXPIRED,
     RECORDS_RUNS,
 )
+from syncruns_common.contract import CONTRACT_NOTICES
+from syncruns_common.partial import last_run_metrics
 from syncruns_common.verbatim import VERBATIM_VALUES
 
 
@@ -37,6 +39,7 @@ class RunSummary:
     records_expired_runs: int = 0
     api_warning: str | None = None
     verbatim_values: dict[str, int] = field(default_factory=dict)
+    contract_notices: dict[str, list[str]] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order."""
@@ -77,6 +80,13 @@ def render(summary: RunSummary) -> str:
         )
     if summary.verbatim_values:
         lines.append(verbatim_line(summary.verbatim_values))
+    if summary.contract_notices:
+        lines.append("The API broke a promise the reader relies on (worked around, exact):")
+        lines += [
+            f"  sync {sid}: {message}"
+            for sid, messages in sorted(summary.contract_notices.items())
+            for message in messages
+        ]
     if summary.api_warning:
         lines.append(f"WARNING: {summary.api_warning}")
     if summary.backfill_remaining:
@@ -147,15 +157,7 @@ def _count_in_loads(
 
 def sync_runs_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:
     """The custom metrics of the sync_runs resource in the last extract (dlt's trace)."""
-    merged: dict[str, Any] = {}
-    trace = pipeline.last_trace
-    extract = trace.last_extract_info if trace else None
-    for step_metrics in extract.metrics.values() if extract else []:
-        for metrics in step_metrics:
-            custom = metrics["resource_metrics"].get("sync_runs")
-            if custom is not None:
-                merged.update(custom.custom_metrics)
-    return merged
+    return last_run_metrics(pipeline)
 
 
 def sync_problems(pipeline: dlt.Pipeline) -> tuple[dict[str, str], list[str]]:
@@ -183,6 +185,7 @@ def combined(summaries: list[RunSummary]) -> RunSummary:
         records_expired_runs=sum(s.records_expired_runs for s in summaries),
         api_warning=last.api_warning,
         verbatim_values=_summed(s.verbatim_values for s in summaries),
+        contract_notices={k: v for s in summaries for k, v in s.contract_notices.items()},
     )
 
 
@@ -242,4 +245,5 @@ def summarize(
         records_expired_runs=int(metrics.get(RECORDS_EXPIRED, 0)),
         api_warning=metrics.get(API_WARNING),
         verbatim_values=verbatim_counts(pipeline),
+        contract_notices=dict(metrics.get(CONTRACT_NOTICES, {})),
     )

@@ -50,6 +50,13 @@ class SyncFailures:
 
     def raise_if_all_failed(self, syncs: int) -> None:
         """Raise the first error when not one of `syncs` could be read: an outage, not a
-        partial load."""
+        partial load. A partial load is logged at ERROR, naming each failed sync."""
         if self.errors and len(self.errors) == syncs:
             raise self.errors[0]
+        if self.failed:
+            named = "; ".join(f"sync {sid}: {error}" for sid, error in sorted(self.failed.items()))
+            logger.error(
+                f"Partial load: {len(self.failed)} of {syncs} syncs failed after every retry and "
+                f"keep their cursors; the others load. {named}. From Python, call "
+                "syncruns_common.partial.raise_on_partial_load(pipeline) after run() to raise"
+            )

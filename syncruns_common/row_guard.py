@@ -11,7 +11,7 @@ from typing import Any, cast
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from syncruns_common.values import KINDS, Kind, Verbatim, fit, json_text
+from syncruns_common.values import INT64_MAX, INT64_MIN, KINDS, Kind, Verbatim, fit, json_text
 from syncruns_common.verbatim import VerbatimTally
 
 Row = dict[str, Any]
@@ -96,6 +96,14 @@ class RowGuard:
             elif name in self._groups and isinstance(value, dict):
                 container[key] = nested = dict(value)
                 self._walk(row, nested, f"{name}__")
+            elif isinstance(value, int | dict | list):
+                kept = _huge_ints_as_text(value)
+                if kept is not value:
+                    self._tally.note(self._table, name, row.get(self._id_key), "text")
+                    if isinstance(kept, str):
+                        del container[key]
+                        key = f"{key}__v_text"
+                    container[key] = kept
 
     def _keep(self, row: Row, name: str, kept: Verbatim) -> None:
         row[f"{name}__v_{kept.suffix}"] = kept.value
@@ -109,6 +117,9 @@ class RowGuard:
             return
         container[key] = entries = list(entries)
         for index, entry in enumerate(entries):
+            if type(entry) is int and not INT64_MIN <= entry <= INT64_MAX:
+                entries[index] = str(entry)  # a text column takes a number as its digits
+                continue
             if isinstance(entry, bool):
                 kept = Verbatim("bool", entry)
             elif isinstance(entry, dict | list):
@@ -117,3 +128,35 @@ class RowGuard:
                 continue
             entries[index] = {f"value__v_{kept.suffix}": kept.value}
             self._tally.note(f"{self._table}__{name}", "value", row.get(self._id_key), kept.suffix)
+
+
+def _huge_ints_as_text(value: Any) -> Any:
+    """`value` with every integer beyond int64 in it as its digits (a copy only if one is).
+
+    dlt fails the whole load on such an integer anywhere, in fields nobody documented too. In
+    an object it moves to `<key>__v_text`; in a list it becomes a `{"value__v_text": ...}` row.
+    """
+    if type(value) is int:
+        return value if INT64_MIN <= value <= INT64_MAX else str(value)
+    if isinstance(value, dict):
+        changed: dict[str, Any] | None = None
+        for key, inner in value.items():
+            kept = _huge_ints_as_text(inner)
+            if kept is not inner:
+                changed = dict(value) if changed is None else changed
+                if isinstance(kept, str) and type(inner) is int:
+                    del changed[key]
+                    changed[f"{key}__v_text"] = kept
+                else:
+                    changed[key] = kept
+        return value if changed is None else changed
+    if isinstance(value, list):
+        entries: list[Any] | None = None
+        for index, inner in enumerate(value):
+            kept = _huge_ints_as_text(inner)
+            if kept is not inner:
+                entries = list(value) if entries is None else entries
+                huge = isinstance(kept, str) and type(inner) is int
+                entries[index] = {"value__v_text": kept} if huge else kept
+        return value if entries is None else entries
+    return value

@@ -102,6 +102,29 @@ def apply_form(row: dict[str, Any], column: str, kind: str, key: str | None = No
     row[f"{column}{suffix}"] = value
 
 
+def huge_ints_as_text(value: Any) -> Any:
+    """The documented form of integers beyond int64 where no column is documented (dlt fails
+    the load on them): in an object under `<key>__v_text`, in a list as a `value__v_text` row."""
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, inner in value.items():
+            if _is_huge(inner):
+                result[f"{key}__v_text"] = str(inner)
+            else:
+                result[key] = huge_ints_as_text(inner)
+        return result
+    if isinstance(value, list):
+        return [
+            {"value__v_text": str(inner)} if _is_huge(inner) else huge_ints_as_text(inner)
+            for inner in value
+        ]
+    return value
+
+
+def _is_huge(value: Any) -> bool:
+    return type(value) is int and not INT64[0] <= value <= INT64[1]
+
+
 def load(path: Path, name: str, tables: Iterable[Any], detect_timestamps: bool = True) -> Any:
     """Run the resources into `path/name.duckdb`; return the pipeline."""
     pipeline = dlt.pipeline(

@@ -212,3 +212,19 @@ def test_partial_outage_exits_5_and_names_the_sync(tmp_path: Path) -> None:
         second = syncruns("run", "--quiet", "--base-url", sim.base_url, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert summary_value(second.stdout, "runs in table") == len(world.ground_truth_runs())
+
+
+def test_a_broken_api_promise_is_named_in_the_summary(tmp_path: Path) -> None:
+    from census_simulator import Quirks
+
+    world = World(seed=5, sync_run_counts=(3, 120, 0, 40))
+    with CensusSimulator(world, token=TOKEN, quirks=Quirks(ignore_order=True)) as sim:
+        result = syncruns("run", "--quiet", "--base-url", sim.base_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert summary_value(result.stdout, "runs new") == len(world.ground_truth_runs())
+    lines = result.stdout.splitlines()
+    start = lines.index("The API broke a promise the reader relies on (worked around, exact):")
+    named = [line for line in lines[start + 1 :] if line.startswith("  sync ")]
+    assert len(named) == 3  # the syncs with more than one run
+    assert all("did not come newest first, as order=desc asks" in line for line in named)
+    assert all(line.endswith("read in full, cursor kept") for line in named)
