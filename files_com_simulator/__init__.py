@@ -11,7 +11,8 @@ from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 from .api import API_PREFIX, DEFAULT_PER_PAGE, MAX_PER_PAGE
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import IN_PROGRESS, TERMINAL_STATUSES
-from .server import API_KEY_HEADER, FilesComSimulator, RequestLogEntry
+from .quirks import Quirks
+from .server import API_KEY_HEADER, DEFAULT_API_KEY, FilesComSimulator, RequestLogEntry
 from .world import DEFAULT_RUN_COUNTS, MISSING, ODD_FIELDS, AdvanceReport, World
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "ALL_ODD_KINDS",
     "API_KEY_HEADER",
     "API_PREFIX",
+    "DEFAULT_API_KEY",
     "DEFAULT_PER_PAGE",
     "DEFAULT_RUN_COUNTS",
     "IN_PROGRESS",
@@ -31,6 +33,7 @@ __all__ = [
     "FaultPlan",
     "FilesComSimulator",
     "OddValues",
+    "Quirks",
     "RequestLogEntry",
     "Response",
     "World",

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from simulator_common import cli
 
 from .faults import ALL_FAULTS, FaultPlan
-from .server import FilesComSimulator
+from .server import DEFAULT_API_KEY, FilesComSimulator
 from .world import World
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.simulator_parser("files_com_simulator", __doc__, default_port=8766)
-    parser.add_argument("--api-key", default="sim-files-key")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     parser.add_argument("--syncs", type=int, help="number of syncs (with --runs-per-sync)")
     parser.add_argument("--runs-per-sync", type=int, help="runs of each sync")

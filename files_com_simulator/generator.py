@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Final
 
-from census_simulator.timefmt import US_PER_MS, US_PER_S, format_us, parse_us
+from simulator_common.timefmt import US_PER_MS, US_PER_S, format_us, parse_us
 
 IN_PROGRESS: Final = "in_progress"
 TERMINAL_STATUSES: Final = frozenset({"success", "failure", "partial_failure", "skipped"})
@@ -178,6 +178,7 @@ class Generator:
             errored_files=0,
         )
         run["errored_files"] = len(run["event_errors"])
+        run["live_transfers"] = live_transfers(run["id"], parse_us(run["created_at"]))
 
     def _finish(
         self,
@@ -196,6 +197,7 @@ class Generator:
         successful = 0 if status == "failure" else max(0, compared - errored)
         size = rng.randint(1_000, 4_000_000)
         runtime = round((done_us - created_us) / US_PER_S, 3)
+        run.pop("live_transfers", None)  # sent only while a run is in_progress
         run.update(
             body=_BODIES[status].format(compared=compared, errored=errored),
             compared_files=compared,
@@ -210,6 +212,41 @@ class Generator:
             updated_at=format_us(done_us),
             runtime=float(runtime),
         )
+
+
+_TRANSFER_FILES: Final = (
+    "Finance/2025/Q3/ledger.xlsx",
+    "exports/big.csv",
+    "archive/2025-01-01.tar.gz",
+    "共有/報告書.pdf",
+    "incoming/partner feed (1).json",
+)
+_TRANSFER_STATES: Final = ("copying", "copying", "verifying", "queued")
+
+
+def live_transfers(run_id: int, created_us: int) -> list[dict[str, Any]]:
+    """The in-progress file transfers of an open run (SyncRunLiveTransfer), 0 to 3 of them.
+
+    Drawn from the run id alone, not the world's random source, so worlds built before this
+    field existed keep every other value.
+    """
+    rng = random.Random(run_id * 7_919 + 3)
+    transfers = []
+    for path in rng.sample(_TRANSFER_FILES, rng.choice((0, 1, 2, 2, 3))):
+        total = rng.randint(1_000, 5_000_000_000)
+        copied = rng.randint(0, total)
+        transfers.append(
+            {
+                "path": path,
+                "status": rng.choice(_TRANSFER_STATES),
+                "bytes_copied": copied,
+                "bytes_total": total,
+                "percentage": round(copied / total, 4),
+                "eta": f"{rng.randint(1, 90)} minutes",
+                "started_at": format_us(created_us + rng.randint(1, 120) * US_PER_S),
+            }
+        )
+    return transfers
 
 
 _BODIES: Final = {

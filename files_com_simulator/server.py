@@ -17,15 +17,20 @@ from .api import (
     MISSING_CREDENTIALS,
     NOT_FOUND,
     UNAUTHENTICATED,
+    WORKSPACE_HEADER,
     error_response,
     handle_get,
+    region_lockout,
 )
 from .faults import FaultPlan
+from .quirks import Quirks
 from .world import World
 
-__all__ = ["API_KEY_HEADER", "FilesComSimulator", "RequestLogEntry", "Response"]
+__all__ = ["API_KEY_HEADER", "DEFAULT_API_KEY", "FilesComSimulator", "RequestLogEntry", "Response"]
 
 API_KEY_HEADER = "X-FilesAPI-Key"
+DEFAULT_API_KEY = "1c908683197d1a07eac2fcad9727f61c05b2b4e56984c79470aaaac1e830bd5e"
+"""The key accepted unless another is given: letters and digits only, as the SDK requires."""
 
 
 class RequestLogEntry(LoggedRequest[list[tuple[str, str]]]):
@@ -67,9 +72,13 @@ class _Handler(SimulatorHandler["FilesComSimulator", RequestLogEntry]):
             return FORBIDDEN
         if not entry.authorized:
             return UNAUTHENTICATED
+        lockout = simulator.lockout_for(self.headers.get("Host") or "")
+        if lockout is not None:
+            return lockout
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        return handle_get(simulator.world, entry.path, entry.query)
+        workspace = self.headers.get(WORKSPACE_HEADER)
+        return handle_get(simulator.world, entry.path, entry.query, workspace, simulator.quirks)
 
 
 class FilesComSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
@@ -77,7 +86,14 @@ class FilesComSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
 
     ``api_key`` is the one key accepted in ``X-FilesAPI-Key``; keys in ``forbidden_keys`` are
     known but lack permission (403). ``latency`` seconds are slept per request; ``faults``
-    (settable; None turns injection off) faults requests through :meth:`fault_for`.
+    (settable; None turns injection off) faults requests through :meth:`fault_for`; ``quirks``
+    (settable) makes the listing break promises (see :class:`~files_com_simulator.quirks.Quirks`).
+
+    ``region_host`` locks the site to a region: a request whose ``Host`` names another host
+    (``127.0.0.1`` when it is ``localhost``) answers 403 ``lockout-region-mismatch`` naming
+    ``region_host:PORT`` (or ``region_names``, when set, to name a host that is locked out too).
+    The same server answers for every host name, so ``localhost`` and ``127.0.0.1`` act as
+    two hosts of one site; :attr:`region_base_url` is the API root on ``region_host``.
     """
 
     handler_class = _Handler
@@ -86,17 +102,23 @@ class FilesComSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     def __init__(
         self,
         world: World,
-        api_key: str = "sim-files-key",
+        api_key: str = DEFAULT_API_KEY,
         latency: float = 0.0,
         faults: FaultPlan | None = None,
         *,
         forbidden_keys: Collection[str] = (),
+        quirks: Quirks | None = None,
+        region_host: str | None = None,
+        region_names: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.world = world
         self.latency = latency
         self.faults = faults
+        self.quirks = quirks
+        self.region_host = region_host
+        self.region_names = region_names
         self._key = api_key.encode()
         self._forbidden = {key.encode() for key in forbidden_keys}
         ServedSimulator.__init__(self, host, port)
@@ -106,6 +128,21 @@ class FilesComSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     def base_url(self) -> str:
         """The API root, ``http://127.0.0.1:PORT/api/rest/v1``."""
         return self.root_url + API_PREFIX
+
+    @property
+    def region_base_url(self) -> str:
+        """The API root on the host the site is locked to, ``http://REGION_HOST:PORT/...``."""
+        if self.region_host is None:
+            raise RuntimeError("the site is not locked to a region")
+        return f"http://{self.region_host}:{self.port}{API_PREFIX}"
+
+    def lockout_for(self, host_header: str) -> Response | None:
+        """The region-lockout 403 for a request sent to ``host_header``, or None."""
+        if self.region_host is None:
+            return None
+        if host_header.rpartition(":")[0].lower() == self.region_host.lower():
+            return None
+        return region_lockout(self.region_names or f"{self.region_host}:{self.port}")
 
     def accepts(self, key: str | None) -> bool:
         """Whether ``key`` is the accepted API key (compared in constant time)."""

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from census_simulator.timefmt import (
+from simulator_common.odd_values import (
+    OddEncoding,
+    OddFields,
+    OddInjector,
+    OddValue,
+    OddValues,
+)
+from simulator_common.timefmt import (
     US_PER_MIN,
     US_PER_MS,
     US_PER_S,
@@ -20,13 +27,6 @@ from census_simulator.timefmt import (
     from_us,
     parse_us,
     to_us,
-)
-from simulator_common.odd_values import (
-    OddEncoding,
-    OddFields,
-    OddInjector,
-    OddValue,
-    OddValues,
 )
 
 from .generator import IN_PROGRESS, TERMINAL_STATUSES, Generator, SyncProfile

@@ -2,29 +2,38 @@
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
+from dlt.common import logger
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
-from requests import RequestException, Response
+from requests import HTTPError, RequestException, Response
 
 from files_com_source.errors import (
     FilesComAuthError,
     FilesComNotFoundError,
+    FilesComRegionError,
     FilesComResponseError,
     FilesComUnreachableError,
 )
 from files_com_source.paginator import FilesComCursorPaginator
+from files_com_source.region import named_host, relocation
 from files_com_source.settings import (
     API_KEY_HEADER,
     CONFIG_SECTION,
+    CURSOR_PARAM,
+    REGION_MISMATCH_TYPE,
     RUNS_PATH,
     SECRET_CONFIG_KEY,
     SECRET_ENV_VAR,
+    WORKSPACE_HEADER,
 )
+from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import retrying_session
 from syncruns_common.payload import body_is_not_json, json_payload, response_payload
@@ -43,11 +52,20 @@ class FilesComRESTClient(RESTClient):
 
 
 class FilesComApi:
-    """The sync-run endpoints, with the API key header and dlt's retry settings."""
+    """The sync-run endpoints, with the API key header and dlt's retry settings.
 
-    def __init__(self, base_url: str, api_key: str, per_page: int) -> None:
+    A region lockout (403 naming the site's host) moves the rest of the load to that host,
+    once, where `region.relocation` allows it.
+    """
+
+    def __init__(
+        self, base_url: str, api_key: str, per_page: int, workspace_id: int | None = None
+    ) -> None:
         self.base_url = base_url
         self.per_page = per_page
+        self._api_key = api_key
+        self._headers = {} if workspace_id is None else {WORKSPACE_HEADER: str(workspace_id)}
+        self._relocated_from: str | None = None
         self._runtime = resolve_configuration(RuntimeConfiguration())
         self._errors = HttpErrors(
             api="Files.com",
@@ -64,22 +82,40 @@ class FilesComApi:
             keep_cause=False,
             network_errors=(RequestException,),
         )
-        self._client = FilesComRESTClient(
+        self._client = self._rest_client(base_url)
+
+    def _rest_client(self, base_url: str) -> FilesComRESTClient:
+        return FilesComRESTClient(
             base_url,
-            auth=APIKeyAuth(name=API_KEY_HEADER, api_key=api_key, location="header"),
+            headers=self._headers,
+            auth=APIKeyAuth(name=API_KEY_HEADER, api_key=self._api_key, location="header"),
             session=retrying_session(self._runtime, body_is_not_json),
             data_selector="$",  # bodies are bare; set so dlt does not sniff (and re-parse) them
             config=self._runtime,
         )
 
     def run_pages(self, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
-        """Runs matching `params` (filters, sort), one list per page, following the cursor."""
+        """Runs matching `params` (filters, sort), one list per page, following the cursor.
+
+        A page of runs all read before on this listing, or a cursor followed before, stops it
+        with an error naming the page.
+        """
         query: dict[str, Any] = {**params, "per_page": self.per_page}
-        pages = self._client.paginate(RUNS_PATH, params=query, paginator=FilesComCursorPaginator())
+        paginator = FilesComCursorPaginator()
+        guard = PageGuard(RUNS_PATH, FilesComResponseError)
+        pages = self._client.paginate(RUNS_PATH, params=query, paginator=paginator)
         number = 1
         while True:
             with self._translated(RUNS_PATH, number):
-                page = next(pages, None)
+                try:
+                    page = next(pages, None)
+                except HTTPError as exc:
+                    if not self._relocated(exc, f"GET {RUNS_PATH} page {number}"):
+                        raise
+                    cursor = paginator.cursor  # the request that was refused, sent again there
+                    resume = query if cursor is None else {**query, CURSOR_PARAM: cursor}
+                    pages = self._client.paginate(RUNS_PATH, params=resume, paginator=paginator)
+                    continue
                 if page is None:
                     return
                 if not isinstance(response_payload(page.response), list):
@@ -87,6 +123,7 @@ class FilesComApi:
                 runs = list(page)
                 if not all(isinstance(run, dict) and "id" in run for run in runs):
                     raise FilesComResponseError("answered an array with items that are not runs")
+            guard.check(f"page {number}", (str(run["id"]) for run in runs))
             yield runs
             number += 1
 
@@ -95,12 +132,51 @@ class FilesComApi:
         path = f"{RUNS_PATH}/{run_id}"
         try:
             with self._errors.translated(path):
-                page = next(self._client.paginate(path, paginator=SinglePagePaginator()), None)
+                while True:
+                    try:
+                        pages = self._client.paginate(path, paginator=SinglePagePaginator())
+                        page = next(pages, None)
+                    except HTTPError as exc:
+                        if self._relocated(exc, f"GET {path}"):
+                            continue
+                        raise
+                    break
                 if page is None or not isinstance(response_payload(page.response), dict):
                     raise FilesComResponseError("answered something other than one run object")
         except FilesComNotFoundError:
             return None
         return dict(page[0])
+
+    def _relocated(self, error: HTTPError, where: str) -> bool:
+        """Send the rest of the load to the host a region lockout names (False: not one)."""
+        named = named_host(error.response)
+        if named is None:
+            return False
+        here = urlsplit(self.base_url).netloc
+        shown = repr(named[:200])
+        if self._relocated_from is not None:
+            raise FilesComRegionError(
+                f"Files.com answered 403 {REGION_MISMATCH_TYPE} on {where} again, from {here} "
+                f"(followed from {self._relocated_from}), naming {shown}: set "
+                f"{CONFIG_SECTION}.base_url to your site's own host"
+            )
+        move = relocation(self.base_url, named)
+        if move.base_url is None:
+            raise FilesComRegionError(
+                f"Files.com answered 403 {REGION_MISMATCH_TYPE} on {where}: the site is locked "
+                f"to host {shown}, not followed because {move.refusal}: set "
+                f"{CONFIG_SECTION}.base_url to https://<your site's host>/api/rest/v1"
+            )
+        logger.warning(
+            f"Files.com: the site is locked to {urlsplit(move.base_url).netloc} (403 "
+            f"{REGION_MISMATCH_TYPE} from {here} on {where}); this load continues there. Set "
+            f"{CONFIG_SECTION}.base_url = '{move.base_url}' to save the extra request"
+        )
+        self._relocated_from = here
+        self.base_url = move.base_url
+        self._errors = replace(self._errors, base_url=move.base_url)
+        self._client = self._rest_client(move.base_url)
+        return True
 
     @contextmanager
     def _translated(self, path: str, page: int) -> Iterator[None]:

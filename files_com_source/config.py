@@ -15,7 +15,14 @@ from syncruns_common import tokens, window
 from syncruns_common.urls import UrlWords, check_base_url
 from syncruns_common.window import DateInput, Window, WindowWords
 
-__all__ = ["Window", "parse_window", "resolve_base_url", "validate_api_key", "validate_tuning"]
+__all__ = [
+    "Window",
+    "parse_window",
+    "resolve_base_url",
+    "validate_api_key",
+    "validate_tuning",
+    "validate_workspace_id",
+]
 
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _URL_WORDS = UrlWords(
@@ -80,4 +87,15 @@ def validate_tuning(per_page: int, overlap_seconds: float, open_lookback_hours: 
     if open_lookback_hours < 0:
         raise FilesComConfigError(
             f"{CONFIG_SECTION}.open_lookback_hours must not be negative, not {open_lookback_hours}"
+        )
+
+
+def validate_workspace_id(workspace_id: object) -> None:
+    """Refuse a workspace id that is not a whole number >= 0 (None: send no header)."""
+    if workspace_id is None:
+        return
+    if isinstance(workspace_id, bool) or not isinstance(workspace_id, int) or workspace_id < 0:
+        raise FilesComConfigError(
+            f"{CONFIG_SECTION}.workspace_id must be a whole number >= 0 (0 is the Default "
+            f"Workspace), not {workspace_id!r}"
         )

@@ -10,10 +10,14 @@ from files_com_source.client import FilesComApi
 from files_com_source.cursor import SORT_ASCENDING, RunCursor, api_timestamp
 from files_com_source.errors import FilesComResponseError
 from files_com_source.settings import TERMINAL_STATUSES
+from syncruns_common.contract import Notice, OrderCheck
 from syncruns_common.timestamps import parse_timestamp
 from syncruns_common.window import Window
 
 Run = dict[str, Any]
+# The one listing covers every sync: its notices are filed under this key.
+ALL_SYNCS = "*"
+ASCENDING = "created_at ascending"
 
 
 def run_id_of(run: Run) -> int:
@@ -45,7 +49,9 @@ class IncrementalReader:
     """One list request from just below the cursor (paged), then open runs not listed, by id.
 
     `next_cursor` is set only once `read()` was consumed to the end, so a load that fails
-    half-way leaves the stored cursor as it was.
+    half-way leaves the stored cursor as it was. Runs that do not come in created_at order are
+    read to the end with a Notice, and `next_cursor` is then the stored one: the next load lists
+    the same runs again (the tables merge, so that is harmless).
     """
 
     def __init__(
@@ -60,17 +66,19 @@ class IncrementalReader:
         self._open: dict[int, datetime] = {}
         self._high_water = cursor.high_water
 
-    def read(self) -> Iterator[list[Run]]:
-        """Yield the runs to load: new ones, and every run that was open on the last load."""
+    def read(self) -> Iterator[list[Run] | Notice]:
+        """Yield the runs to load (new ones, every run open on the last load), then notices."""
         old = self.cursor
         floor = None if old.high_water is None else old.high_water - self.overlap
+        order = OrderCheck(descending=False, what=ASCENDING)
         for page in self.api.run_pages(old.list_params(self.overlap, self.open_lookback)):
             batch = []
             for run in page:
                 run_id = run_id_of(run)
-                if run_id in self._seen:  # defensive: a cursor should never repeat a run
+                if run_id in self._seen:  # a run listed twice is taken once
                     continue
                 created = self._track(run, run_id)
+                order.see(created, run_id)
                 if (
                     floor is None
                     or run_id in old.open_runs
@@ -89,7 +97,11 @@ class IncrementalReader:
             refetched.append(fetched)
         if refetched:
             yield refetched
-        self.next_cursor = self._build_cursor()
+        if order.broken:
+            yield Notice(ALL_SYNCS, f"{order.broken}: read to the end; cursor kept")
+            self.next_cursor = old
+        else:
+            self.next_cursor = self._build_cursor()
 
     def _track(self, run: Run, run_id: int) -> datetime:
         created = created_at(run)

@@ -6,15 +6,21 @@ SITE_API_URL: Final = "https://{subdomain}.files.com/api/rest/v1"
 RUNS_PATH: Final = "/sync_runs"
 
 API_KEY_HEADER: Final = "X-FilesAPI-Key"
+# Selects the Workspace a request operates on (the SDK sends it when workspace_id is set).
+WORKSPACE_HEADER: Final = "X-Files-Workspace-Id"
+# A site locked to a region answers 403 of this type, naming its host in data.host or here.
+REGION_MISMATCH_TYPE: Final = "not-authenticated/lockout-region-mismatch"
+REGION_HOST_HEADER: Final = "X-Files-Host"
 # The documented next-page header; older SDK iterators read X-Files-Cursor, which the API
 # still sends with the same value, so it is the fallback.
 CURSOR_HEADER: Final = "X-Files-Cursor-Next"
 LEGACY_CURSOR_HEADER: Final = "X-Files-Cursor"
 CURSOR_PARAM: Final = "cursor"
 
-# The API caps per_page at 10,000 ("1,000 or less is recommended"): one request per 10k runs.
+# The API caps per_page at 10,000 and recommends 1,000 or less: a page of 1,000 runs answers
+# well inside dlt's 60 s request timeout.
 MAX_PER_PAGE: Final = 10_000
-DEFAULT_PER_PAGE: Final = 10_000
+DEFAULT_PER_PAGE: Final = 1_000
 
 # Documented statuses after which a run no longer changes. in_progress and any status the
 # docs do not list count as open and are re-read on the next load.

@@ -1,4 +1,4 @@
-"""Column hints of `sync_runs` and its `event_errors` child table, from the SyncRun model."""
+"""Column hints of `sync_runs` and its child tables, from the SDK's SyncRun models."""
 
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
@@ -22,8 +22,11 @@ RUN_TEXT_FIELDS = (
 )
 
 EVENT_ERRORS_TABLE = "sync_runs__event_errors"
+LIVE_TRANSFERS_TABLE = "sync_runs__live_transfers"
 # lists of strings: an entry that is not one lands in value__v_bool / value__v_json (row_guard)
 TEXT_LISTS = frozenset({"event_errors"})
+# lists of objects (a child table each): one that is not a list is kept as <name>__v_json
+OBJECT_LISTS = frozenset({"live_transfers"})
 
 
 def _nullable(data_type: str) -> TColumnSchema:
@@ -46,4 +49,20 @@ RUN_COLUMNS: TTableSchemaColumns = {
 # _dlt_list_idx. With merge on id, re-loading a run replaces its rows there.
 EVENT_ERROR_HINTS: TTableSchemaColumns = {
     "value": {"name": "value", "data_type": "text", "nullable": True},
+}
+
+# SyncRunLiveTransfer: one row per entry of a run's `live_transfers` (sent while the run is
+# in_progress), replaced like event_errors when the run is loaded again and gone once it ends.
+# started_at is typed string in the model (not date-time), so it stays text.
+LIVE_TRANSFER_COLUMNS: TTableSchemaColumns = {
+    name: {"name": name, **_nullable(data_type)}  # nested hints need the name (dlt)
+    for name, data_type in (
+        ("path", "text"),
+        ("status", "text"),
+        ("bytes_copied", "bigint"),
+        ("bytes_total", "bigint"),
+        ("percentage", "double"),
+        ("eta", "text"),
+        ("started_at", "text"),
+    )
 }

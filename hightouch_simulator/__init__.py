@@ -8,6 +8,7 @@ from simulator_common.odd_values import ALL_ODD_KINDS, OddValues
 
 from .faults import ALL_FAULTS, Fault, FaultPlan
 from .generator import OPEN_STATUSES, TERMINAL_STATUSES
+from .quirks import ApiQuirks
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator, RequestLogEntry
 from .world import DEFAULT_RUN_COUNTS, ODD_FIELDS, AdvanceReport, World
 
@@ -20,6 +21,7 @@ __all__ = [
     "OPEN_STATUSES",
     "TERMINAL_STATUSES",
     "AdvanceReport",
+    "ApiQuirks",
     "Fault",
     "FaultPlan",
     "HightouchSimulator",

@@ -2,6 +2,7 @@
 
 The first stdout line is the API root to use as ``base_url``; stats go to stderr. SIGTERM or
 SIGINT stops it. ``--fault-rate 0.1 --fault-seed 7`` faults about 10 % of requests;
+``--numeric-run-ids``, ``--omit-has-more`` and ``--max-limit N`` answer like an older API;
 ``--odd-rate 0.05`` sends odd payload values seeded by ``--seed`` (see
 :mod:`simulator_common.odd_values`).
 """
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from simulator_common import cli
 
 from .faults import ALL_FAULTS, FaultPlan
+from .quirks import ApiQuirks
 from .server import DEFAULT_RATE_LIMIT, HightouchSimulator
 from .world import World
 
@@ -32,6 +34,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per --rate-window seconds (0 = unlimited)",
     )
     parser.add_argument("--rate-window", type=float, default=DEFAULT_RATE_LIMIT[1])
+    parser.add_argument("--numeric-run-ids", action="store_true", help="run ids as numbers")
+    parser.add_argument("--omit-has-more", action="store_true", help="lists without hasMore")
+    parser.add_argument("--max-limit", type=int, default=100, help="cap on limit (silent)")
     cli.add_odd_arguments(parser)
     cli.add_fault_arguments(parser)
     parser.add_argument("--fault-kinds", help=f"comma list of {','.join(ALL_FAULTS)}")
@@ -62,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         faults=plan,
         rate_limit=limit,
+        quirks=ApiQuirks(
+            numeric_run_ids=args.numeric_run_ids,
+            omit_has_more=args.omit_has_more,
+            max_limit=args.max_limit,
+        ),
         host=args.host,
         port=args.port,
     )

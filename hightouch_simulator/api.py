@@ -1,7 +1,10 @@
 """HTTP-free request handling: routes, query parameters, filters, paging and JSON envelopes.
 
-Endpoints (under ``/api/v1``): ``GET /syncs``, ``GET /syncs/{id}``, ``GET /syncs/{id}/runs``.
-Lists answer ``{"data": [...], "hasMore": bool}`` and page with ``limit`` / ``offset``.
+Endpoints (under ``/api/v1``): ``GET /syncs``, ``GET /syncs/{id}``, ``GET /syncs/{id}/runs``,
+and the triggers the vendor's clients send: ``POST /syncs/trigger`` (body ``syncId`` or
+``syncSlug``, JSON or form-encoded) and ``POST /syncs/{id}/trigger``, answering ``{"id": "<run>"}``.
+Lists answer ``{"data": [...], "hasMore": bool}`` and page with ``limit`` / ``offset``; run ids
+are strings of digits (``"42"``), as documented. :class:`~.quirks.ApiQuirks` can change that.
 
 Assumptions where the public docs are silent:
 - ``limit`` above 100 is served as 100; below 1, or not an integer, is a 400. A negative
@@ -15,13 +18,18 @@ Assumptions where the public docs are silent:
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from simulator_common.http import Response, json_response
 
 from .generator import US_PER_S, parse_us, to_us
+from .quirks import ApiQuirks
 from .world import World
 
 API_PREFIX: Final = "/api/v1"
@@ -34,6 +42,9 @@ RUN_ORDERS: Final = ("id", "createdAt", "startedAt", "finishedAt")
 _SYNCS: Final = re.compile(r"/syncs/?")
 _SYNC: Final = re.compile(r"/syncs/([^/]+)/?")
 _SYNC_RUNS: Final = re.compile(r"/syncs/([^/]+)/runs/?")
+_TRIGGER: Final = re.compile(r"/syncs/trigger/?")
+_SYNC_TRIGGER: Final = re.compile(r"/syncs/([^/]+)/trigger/?")
+DOCUMENTED: Final = ApiQuirks()
 
 
 def error_response(status: int, message: str) -> Response:
@@ -43,23 +54,28 @@ def error_response(status: int, message: str) -> Response:
 
 NOT_FOUND: Final = error_response(404, "Not found")
 UNAUTHORIZED: Final = error_response(401, "Unauthorized: invalid or missing API key")
-METHOD_NOT_ALLOWED: Final = Response(405, b'{"message":"Method not allowed"}', (("Allow", "GET"),))
+METHOD_NOT_ALLOWED: Final = Response(
+    405, b'{"message":"Method not allowed"}', (("Allow", "GET, POST"),)
+)
 
 
 class BadRequest(ValueError):
     """A query parameter could not be understood (HTTP 400)."""
 
 
-def handle_get(world: World, path: str, query: Mapping[str, str]) -> Response:
+def handle_get(
+    world: World, path: str, query: Mapping[str, str], quirks: ApiQuirks = DOCUMENTED
+) -> Response:
     """Answer an authorized GET for ``path`` (without its query string)."""
     if not path.startswith(API_PREFIX + "/"):
         return NOT_FOUND
     route = path[len(API_PREFIX) :]
     try:
         if _SYNCS.fullmatch(route):
-            return _list_syncs(world, query)
+            return _list_syncs(world, query, _Paging.of(query, DEFAULT_SYNC_LIMIT, path, quirks))
         if match := _SYNC_RUNS.fullmatch(route):
-            return _list_runs(world, match.group(1), query)
+            paging = _Paging.of(query, DEFAULT_RUN_LIMIT, path, quirks)
+            return _list_runs(world, match.group(1), query, paging)
     except BadRequest as exc:
         return error_response(400, str(exc))
     if match := _SYNC.fullmatch(route):
@@ -68,8 +84,66 @@ def handle_get(world: World, path: str, query: Mapping[str, str]) -> Response:
     return NOT_FOUND
 
 
-def _list_syncs(world: World, query: Mapping[str, str]) -> Response:
-    limit, offset = _paging(query, DEFAULT_SYNC_LIMIT)
+@dataclass(frozen=True)
+class _Paging:
+    """One listing's page request as this server honours it, and how it answers."""
+
+    limit: int
+    offset: int
+    quirks: ApiQuirks
+    ignore_offset: bool
+
+    @classmethod
+    def of(
+        cls, query: Mapping[str, str], default_limit: int, path: str, quirks: ApiQuirks
+    ) -> _Paging:
+        limit, offset = _paging(query, default_limit)
+        ignored = quirks.offset_ignored(path)
+        return cls(min(limit, quirks.max_limit), 0 if ignored else offset, quirks, ignored)
+
+    def answer(self, page: Sequence[Mapping[str, Any]], total: int) -> Response:
+        """The list envelope: ``data``, and ``hasMore`` unless the quirks leave it out."""
+        body: dict[str, Any] = {"data": page}
+        if not self.quirks.omit_has_more:
+            body["hasMore"] = self.ignore_offset or self.offset + len(page) < total
+        return json_response(200, body)
+
+
+def handle_post(world: World, path: str, body: bytes) -> Response:
+    """Answer an authorized POST: a sync trigger starts a run and answers its id."""
+    if not path.startswith(API_PREFIX + "/"):
+        return NOT_FOUND
+    route = path[len(API_PREFIX) :]
+    if match := _SYNC_TRIGGER.fullmatch(route):
+        sync = world.sync(match.group(1))
+    elif _TRIGGER.fullmatch(route):
+        fields = _body_fields(body)
+        if "syncId" in fields:
+            sync = world.sync(str(fields["syncId"]))
+        elif "syncSlug" in fields:
+            sync = next((s for s in world.syncs if s.get("slug") == fields["syncSlug"]), None)
+        else:
+            return error_response(400, "syncId or syncSlug is required")
+    else:
+        return METHOD_NOT_ALLOWED  # the other routes are read-only
+    if sync is None:
+        return NOT_FOUND
+    return json_response(200, {"id": str(world.trigger(sync["id"])["id"])})
+
+
+def _body_fields(body: bytes) -> dict[str, Any]:
+    """A body's fields: a JSON object, or form-encoded pairs (Airflow's HttpHook sends those)."""
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    return dict(parse_qsl(text))
+
+
+def _list_syncs(world: World, query: Mapping[str, str], paging: _Paging) -> Response:
     order = _order(query, SYNC_ORDERS)
     keep = _time_filter(query, "lastRunAt", world)
     slug = query.get("slug")
@@ -83,12 +157,11 @@ def _list_syncs(world: World, query: Mapping[str, str]) -> Response:
         return keep(sync)
 
     field = "slug" if order == "name" else order
-    page, total = world.query_syncs(select, field, offset, limit)
-    return _list(page, total, offset)
+    page, total = world.query_syncs(select, field, paging.offset, paging.limit)
+    return paging.answer(page, total)
 
 
-def _list_runs(world: World, sync_id: str, query: Mapping[str, str]) -> Response:
-    limit, offset = _paging(query, DEFAULT_RUN_LIMIT)
+def _list_runs(world: World, sync_id: str, query: Mapping[str, str], paging: _Paging) -> Response:
     order = _order(query, RUN_ORDERS)
     keep = _time_filter(query, "startedAt", world)
     run_id = _int(query, "runId")
@@ -96,15 +169,18 @@ def _list_runs(world: World, sync_id: str, query: Mapping[str, str]) -> Response
     def select(run: Mapping[str, Any]) -> bool:
         return (run_id is None or run.get("id") == run_id) and keep(run)
 
-    answer = world.query_runs(sync_id, select, order, offset, limit)
+    quirks, offset, limit = paging.quirks, paging.offset, paging.limit
+    if quirks.reshapes_runs:  # the whole result, reordered or repeated, then one slice of it
+        answer = world.query_runs(sync_id, select, order, 0, sys.maxsize)
+        if answer is not None:
+            rows = quirks.reshape_runs(answer[0])
+            answer = rows[offset : offset + limit], len(rows)
+    else:
+        answer = world.query_runs(sync_id, select, order, offset, limit)
     if answer is None:
         return NOT_FOUND
     page, total = answer
-    return _list([world.wire_form(run) for run in page], total, offset)
-
-
-def _list(page: Sequence[Mapping[str, Any]], total: int, offset: int) -> Response:
-    return json_response(200, {"data": page, "hasMore": offset + len(page) < total})
+    return paging.answer([quirks.wire_run(world.wire_form(run)) for run in page], total)
 
 
 def _paging(query: Mapping[str, str], default_limit: int) -> tuple[int, int]:

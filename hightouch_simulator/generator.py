@@ -9,7 +9,13 @@ Assumptions where the model is silent:
 - An open run has `finishedAt: null` and `error: null`; a queued run has not started yet, so its
   `startedAt` equals its `createdAt` until it leaves the queue, when `startedAt` moves forward
   to the real start (it never moves back).
-- Every finished run has `finishedAt`; `error` is set for failed, cancelled and interrupted runs.
+- Every finished run has `finishedAt`; `error` is set for failed, cancelled, aborted and
+  interrupted runs.
+- `pending` (in both vendor clients' pending lists) waits like `queued`: a third of the runs that
+  would be queued (those whose id is divisible by 3) are `pending` instead. `aborted` (defined by
+  the Airflow provider, in neither of its lists) is final here: half of the runs that would end
+  `cancelled` (even ids) end `aborted`. Both are chosen by id, so a seed draws the same world as
+  before they existed, but for these statuses.
 """
 
 from __future__ import annotations
@@ -18,8 +24,13 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-OPEN_STATUSES: Final = ("queued", "querying", "processing", "reporting")
-TERMINAL_STATUSES: Final = ("success", "warning", "failed", "cancelled", "interrupted")
+OPEN_STATUSES: Final = ("pending", "queued", "querying", "processing", "reporting")
+TERMINAL_STATUSES: Final = ("success", "warning", "failed", "cancelled", "interrupted", "aborted")
+WAITING_STATUSES: Final = ("pending", "queued")
+"""Open statuses of a run that has not started: its `startedAt` is its `createdAt` until then."""
+DRAWN_OPEN_STATUSES: Final = ("queued", "querying", "processing", "reporting")
+"""The open statuses the random stream draws from (`queued` may then become `pending`)."""
+_DRAWN_TERMINAL: Final = ("success", "warning", "failed", "cancelled", "interrupted")
 _TERMINAL_WEIGHTS: Final = (75, 8, 12, 3, 2)
 COUNT_KEYS: Final = ("addedCount", "changedCount", "removedCount")
 ROW_GROUPS: Final = ("plannedRows", "successfulRows", "failedRows")
@@ -36,6 +47,7 @@ _ERRORS: Final[dict[str, tuple[str, ...]]] = {
         "宛先 API がエラーを返しました (500)",
     ),
     "cancelled": ("Run was cancelled by a user",),
+    "aborted": ("Run was aborted",),
     "interrupted": ("Run was interrupted by a platform restart; it will be retried",),
 }
 _SCHEDULES: Final = (
@@ -111,15 +123,20 @@ class Generator:
         self, run_id: int, created_us: int, started_us: int, finished_us: int
     ) -> dict[str, Any]:
         """A run that reached a terminal status."""
-        status = self.rng.choices(TERMINAL_STATUSES, _TERMINAL_WEIGHTS)[0]
+        status = self.rng.choices(_DRAWN_TERMINAL, _TERMINAL_WEIGHTS)[0]
         run = self.open_run(run_id, created_us, started_us, "processing")
         return self.finish(run, started_us, finished_us, status)
 
     def open_run(
         self, run_id: int, created_us: int, started_us: int, status: str
     ) -> dict[str, Any]:
-        """A run still in `status` (one of OPEN_STATUSES); a queued run starts at creation."""
-        if status == "queued":
+        """A run still in `status` (one of OPEN_STATUSES); a waiting run starts at creation.
+
+        `queued` becomes `pending` for ids divisible by 3.
+        """
+        if status == "queued" and run_id % 3 == 0:
+            status = "pending"
+        if status in WAITING_STATUSES:
             started_us = created_us
         run: dict[str, Any] = {
             "id": run_id,
@@ -145,7 +162,7 @@ class Generator:
     def advance_open(self, run: dict[str, Any], now_us: int) -> dict[str, Any]:
         """One step of an open run's lifecycle at `now_us` (queued -> querying -> ... -> end)."""
         status = run.get("status")
-        if status == "queued":
+        if status in WAITING_STATUSES:
             moved = self.open_run(run["id"], parse_us(run["createdAt"]), now_us, "querying")
             return moved
         started_us = parse_us(run["startedAt"])
@@ -160,16 +177,21 @@ class Generator:
                 successfulRows={key: planned[key] for key in COUNT_KEYS},
             )
             return stepped
-        status = self.rng.choices(TERMINAL_STATUSES, _TERMINAL_WEIGHTS)[0]
+        status = self.rng.choices(_DRAWN_TERMINAL, _TERMINAL_WEIGHTS)[0]
         return self.finish(run, started_us, max(now_us, started_us), status)
 
     def finish(
         self, run: dict[str, Any], started_us: int, finished_us: int, status: str | None = None
     ) -> dict[str, Any]:
-        """`run` moved to a terminal status (drawn when None), with final counts."""
+        """`run` moved to a terminal status (drawn when None), with final counts.
+
+        A drawn `cancelled` becomes `aborted` for even ids.
+        """
         rng = self.rng
         if status is None:
-            status = rng.choices(TERMINAL_STATUSES, _TERMINAL_WEIGHTS)[0]
+            status = rng.choices(_DRAWN_TERMINAL, _TERMINAL_WEIGHTS)[0]
+        if status == "cancelled" and run["id"] % 2 == 0:
+            status = "aborted"
         done = dict(run)
         if not any(run["plannedRows"].values()):
             self._plan(done)

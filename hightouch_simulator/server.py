@@ -13,8 +13,9 @@ from simulator_common.http import Response, SimulatorHandler
 from simulator_common.lifecycle import ServedSimulator
 from simulator_common.log import LoggedRequest, RequestLog
 
-from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get
+from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get, handle_post
 from .faults import FaultPlan
+from .quirks import ApiQuirks
 from .world import World
 
 __all__ = ["DEFAULT_RATE_LIMIT", "HightouchSimulator", "RateWindow", "RequestLogEntry", "Response"]
@@ -62,6 +63,7 @@ class RateWindow:
 class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
     entry_class = RequestLogEntry
     bug_response = error_response(500, "simulator error")
+    body = b""
 
     def authorized(self, path: str) -> bool:
         return self.simulator.is_authorized(self.headers.get("Authorization"))
@@ -82,12 +84,23 @@ class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
             None if plan is None else plan.decide(entry.method, entry.path, entry.query, sim.world)
         )
 
+    def discard_body(self) -> None:
+        """Keep the body (a trigger's ``syncId``), never logged."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        self.body = self.rfile.read(length) if length > 0 else b""
+
     def respond(self, entry: RequestLogEntry) -> Response:
         if not entry.authorized:
             return UNAUTHORIZED
+        sim = self.simulator
+        if entry.method == "POST":
+            return handle_post(sim.world, entry.path, self.body)
         if entry.method != "GET":
             return METHOD_NOT_ALLOWED
-        return handle_get(self.simulator.world, entry.path, entry.query)
+        return handle_get(sim.world, entry.path, entry.query, sim.quirks)
 
 
 class HightouchSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
@@ -96,7 +109,9 @@ class HightouchSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     ``base_url`` (``http://127.0.0.1:<port>``) is the API root to give the source; paths are
     ``/api/v1/...``. Requests need ``Authorization: Bearer <token>``. ``rate_limit`` is
     ``(requests, seconds)`` of the sliding window (None: unlimited); ``latency`` is slept per
-    admitted request; ``faults`` (settable; None turns injection off) injects faults.
+    admitted request; ``faults`` (settable; None turns injection off) injects faults;
+    ``quirks`` (settable) makes it answer like an older or misbehaving API (see
+    :class:`ApiQuirks`; the default is the documented API, run ids as strings).
     """
 
     handler_class = _Handler
@@ -109,12 +124,14 @@ class HightouchSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         latency: float = 0.0,
         faults: FaultPlan | None = None,
         rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+        quirks: ApiQuirks | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.world = world
         self.latency = latency
         self.faults = faults
+        self.quirks = quirks or ApiQuirks()
         self.rate_window = None if rate_limit is None else RateWindow(*rate_limit)
         self._expected_auth = f"Bearer {token}".encode()
         ServedSimulator.__init__(self, host, port)

@@ -23,11 +23,12 @@ from simulator_common.odd_values import (
 
 from .generator import (
     COUNT_KEYS,
-    OPEN_STATUSES,
+    DRAWN_OPEN_STATUSES,
     ROW_GROUPS,
     TERMINAL_STATUSES,
     US_PER_MS,
     US_PER_S,
+    WAITING_STATUSES,
     Generator,
     format_us,
     from_us,
@@ -177,7 +178,7 @@ class World:
         created, started, _ = times
         ids = self._sync_runs[sync_id]
         running = any(is_open(self._runs[run_id]) for run_id in ids)
-        status = "queued" if running else self._rng.choice(OPEN_STATUSES[1:])
+        status = "queued" if running else self._rng.choice(DRAWN_OPEN_STATUSES[1:])
         return self._gen.open_run(self._take_run_id(), created, started, status)
 
     def _new_sync(self, created_us: int) -> str:
@@ -367,6 +368,16 @@ class World:
             self._refresh_sync(sync_id)
             return copy.deepcopy(run)
 
+    def trigger(self, sync_id: str) -> dict[str, Any]:
+        """Start a run of a live sync now, as a trigger does: it waits `queued` (or `pending`)."""
+        with self._lock:
+            sync_id = self._require_live(sync_id)
+            now = self._now_us
+            run = self._gen.open_run(self._take_run_id(), now, now, "queued")
+            self._store(sync_id, run)
+            self._refresh_sync(sync_id)
+            return copy.deepcopy(run)
+
     def update_run(self, run_id: int, **fields: Any) -> dict[str, Any]:
         """Merge `fields` into a run of a live sync and return a copy."""
         with self._lock:
@@ -455,7 +466,7 @@ class World:
     def _finish(self, run_id: int, slot_start: int, slot: int) -> None:
         run = self._runs[run_id]
         started = parse_us(run["startedAt"])
-        if run["status"] == "queued":
+        if run["status"] in WAITING_STATUSES:
             started = max(started, slot_start + US_PER_MS)
         finished = max(started, slot_start + self._jitter(slot))
         self._runs[run_id] = self._gen.finish(run, started, finished)
@@ -466,7 +477,7 @@ class World:
         started = created + self._jitter(slot // 8)
         run_id = self._take_run_id()
         if newest and rng.random() < 0.3:
-            status = rng.choice(OPEN_STATUSES)
+            status = rng.choice(DRAWN_OPEN_STATUSES)
             run = gen.open_run(run_id, created, started, status)
         else:
             run = gen.finished_run(run_id, created, started, started + self._jitter(slot // 2))

@@ -29,7 +29,13 @@ from hightouch_source.errors import (
     HightouchUnreachableError,
 )
 from hightouch_source.ratelimit import SlidingWindowLimiter
-from hightouch_source.runs import DELETED_SYNCS, FAILED_SYNCS, RunOptions, sync_run_rows
+from hightouch_source.runs import (
+    CONTRACT_NOTICES,
+    DELETED_SYNCS,
+    FAILED_SYNCS,
+    RunOptions,
+    sync_run_rows,
+)
 from hightouch_source.settings import (
     CONFIG_SECTION,
     DEFAULT_BASE_URL,
@@ -37,6 +43,7 @@ from hightouch_source.settings import (
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_WINDOW_SECONDS,
+    DEFAULT_SETTLE_HOURS,
     MAX_CONCURRENCY,
     PAGE_SIZE,
     RATE_WINDOW_MARGIN,
@@ -44,9 +51,11 @@ from hightouch_source.settings import (
 )
 from hightouch_source.tables import RUN_COLUMNS, SYNC_COLUMNS
 from syncruns_common.row_guard import RowGuard, kinds_of
+from syncruns_common.schema import without_timestamp_detection
 from syncruns_common.verbatim import VerbatimTally
 
 __all__ = [
+    "CONTRACT_NOTICES",
     "DELETED_SYNCS",
     "FAILED_SYNCS",
     "HightouchAuthError",
@@ -66,6 +75,7 @@ def hightouch_source(
     end_date: datetime | date | str | None = None,
     sync_ids: Sequence[int | str] | None = None,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    settle_hours: float = DEFAULT_SETTLE_HOURS,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: int = DEFAULT_RATE_LIMIT,
     rate_limit_window_seconds: float = DEFAULT_RATE_WINDOW_SECONDS,
@@ -81,6 +91,8 @@ def hightouch_source(
         end_date: Backfill window end (exclusive). A windowed load leaves the cursors untouched.
         sync_ids: Only these syncs (default: every sync in the workspace).
         overlap_seconds: How far below a sync's newest loaded start to look for late runs.
+        settle_hours: How long an `aborted` run (a status the vendor's clients do not take as
+            final) is still re-read, counted from its start.
         concurrency: How many syncs are read at once (1-64).
         rate_limit: Requests at most per `rate_limit_window_seconds`, across all workers and
             retries (0 = no limit). Hightouch allows 200 per 10 s.
@@ -92,6 +104,7 @@ def hightouch_source(
     window = parse_window(start_date, end_date, datetime.now(UTC))
     selected = normalize_sync_ids(sync_ids)
     validate_range("overlap_seconds", overlap_seconds, 0)
+    validate_range("settle_hours", settle_hours, 0)
     validate_range("concurrency", concurrency, 1, MAX_CONCURRENCY)
     validate_range("rate_limit", rate_limit, 0)
     validate_range("rate_limit_window_seconds", rate_limit_window_seconds, 0.001)
@@ -102,6 +115,7 @@ def hightouch_source(
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),
+        settle=timedelta(hours=settle_hours),
         concurrency=int(concurrency),
     )
 
@@ -131,6 +145,7 @@ def hightouch_source(
         """New and still-open runs of each sync (or a window's runs)."""
         yield from sync_run_rows(api, all_syncs, options)
 
+    without_timestamp_detection(dlt.current.source_schema())
     return syncs, sync_runs
 
 

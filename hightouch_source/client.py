@@ -1,7 +1,7 @@
 """HTTP access to the Hightouch REST API through dlt's RESTClient, with one-line clear errors."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from hightouch_source.errors import (
 from hightouch_source.paginator import HasMorePaginator
 from hightouch_source.ratelimit import SlidingWindowLimiter
 from hightouch_source.settings import API_PREFIX, PAGE_SIZE, SECRET_CONFIG_KEY, SECRET_ENV_VAR
+from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
 from syncruns_common.payload import json_payload
@@ -89,7 +90,7 @@ class HightouchApi:
 
     def sync_pages(self) -> Iterator[list[Record]]:
         """Every sync in the workspace, one list per request, by id."""
-        yield from self._pages("/syncs", {"orderBy": "id"})
+        yield from self._pages("/syncs", {"orderBy": "id"}, lambda sync: str(sync.get("id")))
 
     def run_pages(
         self, sync_id: str, after: datetime | None = None, before: datetime | None = None
@@ -100,7 +101,7 @@ class HightouchApi:
             params["after"] = format_timestamp(after)
         if before is not None:
             params["before"] = format_timestamp(before)
-        yield from self._pages(f"/syncs/{sync_id}/runs", params)
+        yield from self._pages(f"/syncs/{sync_id}/runs", params, lambda run: run_key(run, sync_id))
 
     def fetch_run(self, sync_id: str, run_id: str) -> Record | None:
         """One run of a sync by id (`runId` filter), or None when the API does not list it."""
@@ -113,15 +114,23 @@ class HightouchApi:
         found = [item for item in items if run_key(item, sync_id) == run_id]
         return found[0] if found else None
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[Record]]:
+    def _pages(
+        self, path: str, params: dict[str, Any], key: Callable[[Record], str]
+    ) -> Iterator[list[Record]]:
+        """One list per request; a page of only items already listed ends it with an error."""
         paginator = HasMorePaginator(self.page_size)
+        noun = "syncs" if path == "/syncs" else "runs"
+        guard = PageGuard(API_PREFIX + path, HightouchResponseError, items=noun)
         pages = self._client.paginate(path, params=params, paginator=paginator)
         while True:
-            with self._errors.translated(path, paginator.offset):
+            offset = paginator.offset  # of the request `next` sends
+            with self._errors.translated(path, offset):
                 page = next(pages, None)
             if page is None:
                 return
-            yield list(page)
+            items = list(page)
+            guard.check(f"at offset {offset}", [key(item) for item in items])
+            yield items
 
 
 def _auth_error(status: int, where: str, response: Response | None) -> HightouchAuthError:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from hightouch_source.errors import HightouchResponseError
-from hightouch_source.settings import TERMINAL_STATUSES
+from hightouch_source.settings import SETTLING_STATUSES, TERMINAL_STATUSES
 from syncruns_common.timestamps import format_timestamp, parse_timestamp
 
 
@@ -57,9 +57,16 @@ class SyncCursor:
         }
 
 
-def run_is_open(run: Mapping[str, Any]) -> bool:
-    """True while a run may still change: queued/querying/processing/reporting or unknown."""
-    return run.get("status") not in TERMINAL_STATUSES
+def run_is_open(run: Mapping[str, Any], started: datetime, settle_before: datetime) -> bool:
+    """True while a run may still change and must be re-read on the next load.
+
+    Terminal statuses are final. `aborted` is open until the run's start is older than
+    `settle_before`. Open statuses, and statuses nobody lists, are open.
+    """
+    status = run.get("status")
+    if status in SETTLING_STATUSES:
+        return started >= settle_before
+    return status not in TERMINAL_STATUSES
 
 
 def run_start(run: Mapping[str, Any], sync_id: str) -> datetime:

@@ -13,7 +13,9 @@ class HasMorePaginator(BasePaginator):
     """Sends `limit` and `offset`; follows `hasMore` until it is false or a page is empty.
 
     The offset advances by the items actually received, not by `limit`, so a server that caps
-    the page size lower than asked is still read without gaps.
+    the page size lower than asked is still read without gaps. `hasMore` is optional (an older
+    official OpenAPI answers `{data}` only): without it the listing goes on until an empty page,
+    one request more per listing. A short page does not end it: it may be a cap on `limit`.
     """
 
     def __init__(self, limit: int) -> None:
@@ -26,13 +28,13 @@ class HasMorePaginator(BasePaginator):
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         has_more = response_payload(response).get("hasMore")
-        if not isinstance(has_more, bool):
+        if has_more is not None and not isinstance(has_more, bool):
             raise HightouchResponseError(
-                f"answered JSON without a boolean 'hasMore' (got {has_more!r})"
+                f"answered a 'hasMore' that is not a boolean: {has_more!r}"
             )
         received = len(data or ())
         self.offset += received
-        if not has_more or not received:
+        if has_more is False or not received:
             self._has_next_page = False
 
     def update_request(self, request: Request) -> None:

@@ -11,7 +11,8 @@ from dlt.common import logger
 
 from hightouch_source.client import HightouchApi
 from hightouch_source.cursor import OpenRun, SyncCursor, run_is_open, run_key, run_start
-from hightouch_source.settings import FILTER_SLACK_SECONDS
+from hightouch_source.settings import API_PREFIX, FILTER_SLACK_SECONDS
+from syncruns_common.contract import Notice, OrderCheck
 from syncruns_common.fingerprint import fingerprint
 from syncruns_common.window import Window
 
@@ -61,25 +62,50 @@ def plan_read(cursor: SyncCursor | None, overlap: timedelta, page_size: int) -> 
     return ReadPlan(after=start - SLACK, refetch=tuple(run_id for *_, run_id in older[:best_index]))
 
 
+ASCENDING_ID = "by ascending id, as orderBy=id asks"
+READ_IN_FULL = "read in full"
+CURSOR_KEPT = "read in full, cursor kept"
+
+
+def order_notice(order: OrderCheck, sync_id: str, cursor_kept: bool) -> Notice | None:
+    """The notice for a listing whose runs did not come by ascending id (None if they did)."""
+    if order.broken is None:
+        return None
+    done = CURSOR_KEPT if cursor_kept else READ_IN_FULL
+    return Notice(sync_id, f"GET {API_PREFIX}/syncs/{sync_id}/runs: {order.broken}; {done}")
+
+
 class SyncRunReader:
     """Reads one sync's new and open runs with `after`; builds the sync's next cursor.
 
     `next_cursor` exists only after `read()` was consumed to the end, so a sync that fails
-    half-way keeps its old cursor.
+    half-way keeps its old cursor. A listing not sorted by id (as asked) is read to the end
+    and reported with a `Notice`; the cursor stays as it was, so the next load lists the same
+    runs again (the table merges on id).
     """
 
     def __init__(
-        self, api: HightouchApi, sync_id: str, cursor: SyncCursor | None, overlap: timedelta
+        self,
+        api: HightouchApi,
+        sync_id: str,
+        cursor: SyncCursor | None,
+        overlap: timedelta,
+        settle_before: datetime,
     ) -> None:
         self.api = api
         self.sync_id = sync_id
         self.cursor = cursor
         self.overlap = overlap
+        self.settle_before = settle_before
         self.next_cursor: SyncCursor | None = None
 
-    def read(self) -> Iterator[list[Row]]:
-        """Yield the runs to load, one list per request."""
+    def _is_open(self, run: Mapping[str, Any], start: datetime) -> bool:
+        return run_is_open(run, start, self.settle_before)
+
+    def read(self) -> Iterator[list[Row] | Notice]:
+        """Yield the runs to load, one list per request, and a `Notice` if the order broke."""
         old = self.cursor or SyncCursor()
+        order = OrderCheck(descending=False, what=ASCENDING_ID)
         plan = plan_read(self.cursor, self.overlap, self.api.page_size)
         base = None if old.high_water is None else old.high_water - self.overlap
         pending = dict(old.open_runs)
@@ -89,6 +115,7 @@ class SyncRunReader:
             batch: list[Row] = []
             for run in page:
                 run_id = run_key(run, self.sync_id)
+                order.see(int(run_id), run_id)
                 if run_id in seen:
                     continue
                 seen.add(run_id)
@@ -97,7 +124,7 @@ class SyncRunReader:
                 was_open = pending.pop(run_id, None)
                 if was_open is not None:
                     wanted = fingerprint(run) != was_open.fingerprint
-                elif self.cursor is None or run_is_open(run):
+                elif self.cursor is None or self._is_open(run, start):
                     wanted = True
                 else:  # closed: new, or a late arrival near the edge, unless loaded before
                     known = run_id in old.edge_ids or (base is not None and start < base)
@@ -115,6 +142,11 @@ class SyncRunReader:
             refetched[run_id] = (run_start(fetched, self.sync_id), fetched)
             if fingerprint(fetched) != was_open.fingerprint:
                 yield [to_row(fetched, self.sync_id)]
+        notice = order_notice(order, self.sync_id, cursor_kept=True)
+        if notice is not None:
+            yield notice
+            self.next_cursor = self.cursor
+            return
         self.next_cursor = self._next_cursor(old, listed, refetched)
 
     def _next_cursor(
@@ -133,32 +165,38 @@ class SyncRunReader:
         open_runs: dict[str, OpenRun] = {}
         edge: set[str] = set()
         for start, run_id, run in listed:
-            if run_is_open(run):
+            if self._is_open(run, start):
                 later = len(starts) - bisect_right(starts, start)
                 open_runs[run_id] = OpenRun(start, later, fingerprint(run))
             elif high_water is not None and start >= high_water - self.overlap:
                 edge.add(run_id)
         for run_id, (start, run) in refetched.items():
-            if run_is_open(run):
+            if self._is_open(run, start):
                 later = old.open_runs[run_id].later + new_runs
                 open_runs[run_id] = OpenRun(start, later, fingerprint(run))
         return SyncCursor(high_water=high_water, edge_ids=frozenset(edge), open_runs=open_runs)
 
 
-def read_window(api: HightouchApi, sync_id: str, window: Window) -> Iterator[list[Row]]:
+def read_window(api: HightouchApi, sync_id: str, window: Window) -> Iterator[list[Row] | Notice]:
     """Yield exactly the runs that started inside `window`; touches no cursor.
 
     The server filter is sent a little wider than the window and the edges are cut here.
+    A listing not sorted by id is read to the end and reported with a `Notice`.
     """
     after = None if window.start is None else window.start - SLACK
     before = None if window.end is None else window.end + SLACK
     seen: set[str] = set()
+    order = OrderCheck(descending=False, what=ASCENDING_ID)
     for page in api.run_pages(sync_id, after=after, before=before):
         batch = []
         for run in page:
             run_id = run_key(run, sync_id)
+            order.see(int(run_id), run_id)
             if run_id not in seen and window.contains(run_start(run, sync_id)):
                 batch.append(to_row(run, sync_id))
             seen.add(run_id)
         if batch:
             yield batch
+    notice = order_notice(order, sync_id, cursor_kept=False)
+    if notice is not None:
+        yield notice

@@ -10,10 +10,20 @@ API_PREFIX: Final = "/api/v1"
 # that serves fewer per page is still read completely.
 PAGE_SIZE: Final = 100
 
-# Statuses in which a run can still change (documented as the in-progress ones). Any status the
-# docs don't list also counts as open, so it is re-read until it reaches a known final status.
-OPEN_STATUSES: Final = frozenset({"queued", "querying", "processing", "reporting"})
+# Run statuses, as the vendor's own clients read them (airflow-provider-hightouch 5.0.0
+# consts.py, dagster-hightouch 0.29.27 resources.py; both poll a run until it is terminal):
+# - open: both clients' PENDING_STATUSES, `pending` included. A run in one can still change.
+OPEN_STATUSES: Final = frozenset({"pending", "queued", "querying", "processing", "reporting"})
+# - final: both clients' TERMINAL_STATUSES.
 TERMINAL_STATUSES: Final = frozenset({"success", "warning", "failed", "cancelled", "interrupted"})
+# - `aborted`: the Airflow provider defines ABORTED but puts it in neither list, so both clients
+#   keep polling a run in it (with an "Unexpected status" warning): it is not known to be final.
+#   It counts as open while the run started less than `settle_hours` ago (it may still move on),
+#   then settles: if it is final, as the name says, re-reading it would cost a request per load
+#   forever.
+SETTLING_STATUSES: Final = frozenset({"aborted"})
+DEFAULT_SETTLE_HOURS: Final = 24.0
+# - any other status (neither client knows it) counts as open until it reaches one of the above.
 
 # Runs that started this close below a sync's newest loaded start are re-checked on each load,
 # so a run committed late with an earlier startedAt is not missed.

@@ -96,6 +96,7 @@ def _files_com(**options: Any) -> Any:
 
 
 DEMO_TOKEN = "demo-token-not-a-secret"
+FILES_COM_DEMO_KEY = "demo0key0not0a0secret"  # Files.com keys are letters and digits only
 # the demo's history ends this long before now, leaving room for its simulated hour
 _DEMO_ROOM = timedelta(hours=2)
 
@@ -145,9 +146,9 @@ def _files_com_demo(seed: int, v2: bool) -> Iterator[DemoServer]:
     # this world's `start` is its clock: its history lies before it
     now = (datetime.now(UTC) - _DEMO_ROOM).replace(minute=0, second=0, microsecond=0)
     world = World(seed=seed, start=now)
-    with FilesComSimulator(world, api_key=DEMO_TOKEN) as sim:
+    with FilesComSimulator(world, api_key=FILES_COM_DEMO_KEY) as sim:
         yield DemoServer(
-            sim.base_url, DEMO_TOKEN, lambda s: world.advance(seconds=s), _counter(sim)
+            sim.base_url, FILES_COM_DEMO_KEY, lambda s: world.advance(seconds=s), _counter(sim)
         )
 
 

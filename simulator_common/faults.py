@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final
 from urllib.parse import urlencode
 
-from .http import Response
+from .response import Response
 
 __all__ = [
     "BAD_GATEWAY",

@@ -9,7 +9,6 @@ a simulator's handler subclass supplies what differs (auth, routes, error bodies
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import struct
 import sys
@@ -17,15 +16,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from .faults import Fault
 from .log import LoggedRequest
-
-if TYPE_CHECKING:
-    from .faults import Fault
+from .response import Response, json_response
 
 __all__ = [
     "Response",
@@ -38,20 +35,6 @@ __all__ = [
 
 RESET_GRACE_SECONDS = 0.01
 """Pause between the partial body and the reset, so the client is mid-body when cut off."""
-
-
-@dataclass(frozen=True)
-class Response:
-    """A complete response: status code, body bytes and extra headers."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """A response whose body is ``payload`` as JSON (UTF-8, not ASCII-escaped)."""
-    return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers)
 
 
 def guarded(answer: Callable[[], Response], fallback: Response) -> Response:

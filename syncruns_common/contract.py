@@ -66,9 +66,14 @@ class PageGuard:
     """
 
     def __init__(
-        self, endpoint: str, error: Callable[[str], Exception], max_pages: int = MAX_PAGES
+        self,
+        endpoint: str,
+        error: Callable[[str], Exception],
+        max_pages: int = MAX_PAGES,
+        items: str = "runs",
     ) -> None:
         self.endpoint = endpoint
+        self.items = items
         self.error = error
         self.max_pages = max_pages
         self.pages = 0
@@ -87,9 +92,9 @@ class PageGuard:
         fresh = {run_id for run_id in page if run_id not in self.seen}
         if page and not fresh:
             raise self.error(
-                f"GET {self.endpoint} {where} answered only runs already read on this listing "
-                f"({len(page)}): the API ignores the paging parameter or serves a page again; "
-                "stopped so the listing does not loop"
+                f"GET {self.endpoint} {where} answered only {self.items} already read on this "
+                f"listing ({len(page)}): the API ignores the paging parameter or serves a page "
+                "again; stopped so the listing does not loop"
             )
         self.repeated += len(page) - len(fresh)
         self.seen |= fresh

@@ -1,5 +1,6 @@
 """What becomes of a sync whose reading failed: a warning, a metric, or the end of the load."""
 
+from collections.abc import Callable
 from typing import Any
 
 from dlt.common import logger
@@ -15,7 +16,8 @@ DELETED_SYNCS = "deleted_syncs"
 class SyncFailures:
     """Records failed syncs in the resource's metrics.
 
-    A sync deleted while loading (`deleted_error`) is a warning; `fatal_error` (a refused token)
+    A sync deleted while loading (`deleted_error`) is a warning, unless every sync listed was
+    (`all_deleted` builds the error then); `fatal_error` (a refused token)
     and errors that are not the source's own (`source_error`) abort the load; any other error
     fails that sync only, which keeps its cursor and is caught up on the next load.
     """
@@ -26,6 +28,7 @@ class SyncFailures:
         deleted_error: type[Exception],
         fatal_error: type[Exception],
         source_error: type[Exception],
+        all_deleted: Callable[[int], Exception] | None = None,
     ) -> None:
         self.failed: dict[str, str] = metrics.setdefault(FAILED_SYNCS, {})
         self.deleted: list[str] = metrics.setdefault(DELETED_SYNCS, [])
@@ -33,6 +36,7 @@ class SyncFailures:
         self._deleted_error = deleted_error
         self._fatal_error = fatal_error
         self._source_error = source_error
+        self._all_deleted = all_deleted
 
     def record(self, item: Failed) -> None:
         """Warn about and count one failed sync, or re-raise its error when it is fatal."""
@@ -53,6 +57,8 @@ class SyncFailures:
         partial load. A partial load is logged at ERROR, naming each failed sync."""
         if self.errors and len(self.errors) == syncs:
             raise self.errors[0]
+        if self._all_deleted is not None and syncs and len(self.deleted) == syncs:
+            raise self._all_deleted(syncs)  # every listed sync "deleted": a wrong path, not a race
         if self.failed:
             named = "; ".join(f"sync {sid}: {error}" for sid, error in sorted(self.failed.items()))
             logger.error(

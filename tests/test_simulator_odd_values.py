@@ -39,7 +39,7 @@ RATE = 0.2
 COUNTS = (60, 120, 140)
 CENSUS_AUTH = {"Authorization": "Bearer sim-token"}
 HIGHTOUCH_AUTH = {"Authorization": "Bearer sim-token"}
-FILES_COM_AUTH = {"X-FilesAPI-Key": "sim-files-key"}
+FILES_COM_AUTH = {"X-FilesAPI-Key": files_com_simulator.DEFAULT_API_KEY}
 
 Run = dict[str, Any]
 
@@ -168,7 +168,9 @@ HIGHTOUCH = Vendor(
     fields=hightouch_simulator.ODD_FIELDS,
     protected=("id", "createdAt"),
     make_world=lambda odd: hightouch_simulator.World(seed=SEED, sync_run_counts=COUNTS, odd=odd),
-    serve=lambda world: hightouch_simulator.HightouchSimulator(world, rate_limit=None),
+    serve=lambda world: hightouch_simulator.HightouchSimulator(
+        world, rate_limit=None, quirks=hightouch_simulator.ApiQuirks(numeric_run_ids=True)
+    ),
     list_bodies=_hightouch_list,
     runs_of=lambda body: list(json.loads(body)["data"]),
     fetch_one=_hightouch_one,

@@ -51,4 +51,5 @@ def source_for(sim: FilesComSimulator, **options: Any) -> Any:
     from files_com_source import files_com_source
 
     options.setdefault("api_key", API_KEY)
-    return files_com_source(base_url=sim.base_url, **options)
+    options.setdefault("base_url", sim.base_url)
+    return files_com_source(**options)

@@ -3,6 +3,7 @@
 import json
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -18,6 +19,7 @@ from files_com_source import (
     files_com_source,
 )
 from files_com_source.config import resolve_base_url
+from pipelines.census_pipeline import main
 from tests.files_com.conftest import API_KEY, FORBIDDEN_KEY, source_for
 from tests.files_com.truth import assert_matches_truth, cursor_state, loaded_runs
 
@@ -92,6 +94,10 @@ def test_bad_key_on_first_load_creates_no_table(
         ({"start_date": "2999-01-01"}, "sources.files_com.start_date"),
         ({"per_page": 10_001}, "sources.files_com.per_page must be between 1 and 10,000"),
         ({"per_page": 0}, "sources.files_com.per_page"),
+        ({"per_page": "ten"}, "sources.files_com.per_page must be an integer"),
+        ({"per_page": 10.5}, "sources.files_com.per_page must be an integer"),
+        ({"workspace_id": -1}, "sources.files_com.workspace_id must be a whole number"),
+        ({"workspace_id": "five"}, "sources.files_com.workspace_id"),
         ({"overlap_seconds": 0}, "sources.files_com.overlap_seconds must be at least 1"),
         ({"open_lookback_hours": -1}, "sources.files_com.open_lookback_hours"),
     ],
@@ -180,3 +186,57 @@ def test_start_date_in_the_future_is_refused_against_the_real_clock() -> None:
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     with pytest.raises(FilesComConfigError, match=r"start_date .* is in the future"):
         files_com_source(api_key="k", subdomain="acme", start_date=tomorrow)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("0", "sources.files_com.per_page must be between 1 and 10,000, not 0"),
+        ("10001", "sources.files_com.per_page must be between 1 and 10,000, not 10001"),
+        ("ten", "per_page"),  # dlt refuses to coerce it before the source sees it
+    ],
+)
+def test_bad_per_page_on_the_command_line_is_bad_input(
+    value: str,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCES__FILES_COM__API_KEY", API_KEY)
+    monkeypatch.setenv("SOURCES__FILES_COM__SUBDOMAIN", "acme")
+    monkeypatch.setenv("SOURCES__FILES_COM__PER_PAGE", value)
+
+    code = main(["run", "--source", "files_com", "--quiet"])
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2  # README: bad input or config
+    assert len(lines) == 1 and lines[0].startswith("syncruns: error: ") and says in lines[0]
+    assert API_KEY not in lines[0]
+
+
+def test_per_page_from_the_environment_is_sent(
+    world: World,
+    simulator: FilesComSimulator,
+    pipeline: dlt.Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCES__FILES_COM__PER_PAGE", "700")
+
+    pipeline.run(source_for(simulator, per_page=dlt.config.value))
+
+    assert_matches_truth(pipeline, world.ground_truth_runs())
+    assert {r.param("per_page") for r in simulator.requests} == {"700"}
+    assert len(simulator.requests) == -(-world.run_count // 700)
+
+
+def test_workspace_id_is_sent_and_selects_that_workspace(
+    world: World, simulator: FilesComSimulator, pipeline: dlt.Pipeline
+) -> None:
+    truth = world.ground_truth_runs()
+    workspace = next(r["workspace_id"] for r in truth if r["workspace_id"])
+
+    pipeline.run(source_for(simulator, workspace_id=workspace))
+
+    assert_matches_truth(pipeline, [r for r in truth if r["workspace_id"] == workspace])

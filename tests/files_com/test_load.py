@@ -19,18 +19,21 @@ from tests.files_com.truth import (
 )
 
 
-def test_full_load_is_exact_in_one_request(
+def test_full_load_is_exact_in_pages_of_a_thousand(
     world: World, simulator: FilesComSimulator, pipeline: dlt.Pipeline
 ) -> None:
     truth = world.ground_truth_runs()
     assert any(run["event_errors"] for run in truth) and world.open_run_ids()
+    assert any(run.get("live_transfers") for run in truth)
 
     pipeline.run(source_for(simulator))
 
     assert_matches_truth(pipeline, truth)
-    [request] = simulator.requests  # ~2,300 runs fit one page of 10,000
+    # ~2,300 runs: three pages of the default 1,000 (the API's recommended most)
+    assert len(simulator.requests) == math.ceil(len(truth) / 1000) == 3
+    request = simulator.requests[0]
     assert request.path == "/api/rest/v1/sync_runs"
-    assert request.param("per_page") == "10000"
+    assert {r.param("per_page") for r in simulator.requests} == {"1000"}
     assert request.param("sort_by[created_at]") == "asc"
     assert request.param("filter_gt[created_at]") is None
     cursor = cursor_state(pipeline)

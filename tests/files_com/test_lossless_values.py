@@ -47,3 +47,27 @@ def test_odd_values_land_verbatim_and_touch_nothing_else(
         "sync_runs.dry_run": 1,
         "sync_runs__event_errors.value": 2,
     }
+
+
+def test_an_undocumented_field_that_looks_like_a_timestamp_then_not_loads(
+    world: World, simulator: FilesComSimulator, pipeline: dlt.Pipeline
+) -> None:
+    """dlt's timestamp detection typed `extra__v_text` as a timestamp after a number and an
+    ISO string, then failed the load on the next text there, on every later run too."""
+    sync_id = world.sync_ids[2]
+    added = [
+        world.add_run(sync_id, status="success", extra=value, huge={"n": 2**70})
+        for value in (0.5, "2026-01-01T10:03:07.000137Z", "yesterday")
+    ]
+    pipeline.run(source_for(simulator))
+    ids = ", ".join(str(run["id"]) for run in added)
+    rows = query(
+        pipeline,
+        f"SELECT extra, extra__v_text, huge__n__v_text FROM {{sync_runs}} WHERE id IN ({ids}) "
+        "ORDER BY id",
+    )
+    assert rows == [
+        (0.5, None, str(2**70)),
+        (None, "2026-01-01T10:03:07.000137Z", str(2**70)),
+        (None, "yesterday", str(2**70)),
+    ]

@@ -46,8 +46,10 @@ def test_list_ends(answer: Response, page: list[int]) -> None:
     assert next_params(FilesComCursorPaginator(), answer, page) is None
 
 
-def test_a_repeated_cursor_is_an_error_not_a_loop() -> None:
+@pytest.mark.parametrize("cursors", [["abc", "abc"], ["abc", "def", "abc"]])
+def test_a_cursor_already_followed_is_an_error_not_a_loop(cursors: list[str]) -> None:
     paginator = FilesComCursorPaginator()
-    next_params(paginator, response(X_Files_Cursor_Next="abc"), [1])
-    with pytest.raises(FilesComResponseError, match="same page cursor twice"):
-        next_params(paginator, response(X_Files_Cursor_Next="abc"), [2])
+    for cursor in cursors[:-1]:
+        next_params(paginator, response(X_Files_Cursor_Next=cursor), [1])
+    with pytest.raises(FilesComResponseError, match="cursor this listing already followed"):
+        next_params(paginator, response(X_Files_Cursor_Next=cursors[-1]), [2])

@@ -10,6 +10,7 @@ from dlt.common.pipeline import LoadInfo
 from census_source.timestamps import parse_timestamp
 from files_com_simulator import FilesComSimulator, RequestLogEntry
 from files_com_source.tables import (
+    LIVE_TRANSFER_COLUMNS,
     RUN_COUNT_FIELDS,
     RUN_ID_FIELDS,
     RUN_TEXT_FIELDS,
@@ -26,6 +27,7 @@ RUN_FIELDS = (
     "runtime",
     "dry_run",
 )
+TRANSFER_FIELDS = tuple(LIVE_TRANSFER_COLUMNS)
 TIME_FIELDS = {"created_at", *RUN_TIME_FIELDS}
 TEXT_FIELDS = frozenset(RUN_TEXT_FIELDS)
 STATE_PATH = ("sources", "files_com", "resources", "sync_runs", "cursor")
@@ -48,7 +50,7 @@ def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
     with pipeline.sql_client() as client:
         names = {
             name: client.make_qualified_table_name(name)
-            for name in ("sync_runs", "sync_runs__event_errors")
+            for name in ("sync_runs", "sync_runs__event_errors", "sync_runs__live_transfers")
         }
         rows = client.execute_sql(sql.format(**names)) or []
         return [tuple(_normalize(v) for v in row) for row in rows]
@@ -97,13 +99,43 @@ def loaded_errors(pipeline: dlt.Pipeline) -> Counter[tuple[int, int, str]]:
     return Counter((int(a), int(b), str(c)) for a, b, c in rows)
 
 
+def _has_table(pipeline: dlt.Pipeline, name: str) -> bool:
+    sql = f"SELECT 1 FROM information_schema.tables WHERE table_name = '{name}'"
+    return bool(query(pipeline, sql))
+
+
+def expected_transfers(runs: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+    """(run id, position, path, status, ...) of every live transfer."""
+    return Counter(
+        (run["id"], index, *(entry.get(f) for f in TRANSFER_FIELDS))
+        for run in runs
+        for index, entry in enumerate(run.get("live_transfers") or [])
+    )
+
+
+def loaded_transfers(pipeline: dlt.Pipeline) -> Counter[tuple[Any, ...]]:
+    """The rows of sync_runs__live_transfers as `expected_transfers` has them; orphans fail."""
+    if not _has_table(pipeline, "sync_runs__live_transfers"):
+        return Counter()
+    columns = ", ".join(f"t.{name}" for name in TRANSFER_FIELDS)
+    rows = query(
+        pipeline,
+        f"SELECT r.id, t._dlt_list_idx, {columns} FROM {{sync_runs__live_transfers}} t "
+        "JOIN {sync_runs} r ON t._dlt_parent_id = r._dlt_id",
+    )
+    total = query(pipeline, "SELECT count(*) FROM {sync_runs__live_transfers}")
+    assert total[0][0] == len(rows), "live_transfers rows without their run"
+    return Counter(rows)
+
+
 def assert_matches_truth(pipeline: dlt.Pipeline, truth: list[dict[str, Any]]) -> None:
-    """sync_runs and sync_runs__event_errors hold exactly `truth`."""
+    """sync_runs and its child tables hold exactly `truth`."""
     expected, loaded = expected_runs(truth), loaded_runs(pipeline)
     assert sorted(loaded) == sorted(expected), "run ids differ"
     wrong = [run_id for run_id in expected if loaded[run_id] != expected[run_id]]
     assert not wrong, f"{len(wrong)} runs differ, e.g. {loaded[wrong[0]]} != {expected[wrong[0]]}"
     assert loaded_errors(pipeline) == expected_errors(truth)
+    assert loaded_transfers(pipeline) == expected_transfers(truth)
 
 
 def rows_written(pipeline: dlt.Pipeline, info: LoadInfo) -> set[int]:

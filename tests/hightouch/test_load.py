@@ -2,7 +2,7 @@
 
 import dlt
 
-from hightouch_simulator import HightouchSimulator, World
+from hightouch_simulator import OPEN_STATUSES, HightouchSimulator, World
 from tests.hightouch.conftest import source_for
 from tests.hightouch.truth import (
     assert_matches_truth,
@@ -136,13 +136,11 @@ def test_open_runs_finishing_are_reloaded_with_their_final_state(
 ) -> None:
     pipeline.run(source_for(simulator))
     open_ids = world.open_run_ids()
-    queued = [run_id for run_id in open_ids if world.run(run_id)["status"] == "queued"]  # type: ignore[index]
-    assert open_ids and queued, "the seeded world must start with open and queued runs"
+    waiting = ("pending", "queued")
+    queued = [run_id for run_id in open_ids if world.run(run_id)["status"] in waiting]  # type: ignore[index]
+    assert open_ids and queued, "the seeded world must start with open and waiting runs"
     before = {row[0]: row[1:] for row in query(pipeline, _status_sql(pipeline, open_ids))}
-    assert all(
-        status in ("queued", "querying", "processing", "reporting")
-        for status, *_ in before.values()
-    )
+    assert all(status in OPEN_STATUSES for status, *_ in before.values())
     assert all(finished is None for _, _, finished in before.values())
 
     world.advance(seconds=3600, new_runs_per_sync=0)
@@ -150,10 +148,7 @@ def test_open_runs_finishing_are_reloaded_with_their_final_state(
     pipeline.run(source_for(simulator))
 
     after = {row[0]: row[1:] for row in query(pipeline, _status_sql(pipeline, open_ids))}
-    assert all(
-        status not in ("queued", "querying", "processing", "reporting")
-        for status, *_ in after.values()
-    )
+    assert all(status not in OPEN_STATUSES for status, *_ in after.values())
     assert all(finished is not None for _, _, finished in after.values())
     assert all(after[run_id][1] > before[run_id][1] for run_id in queued)  # started when dequeued
     assert_matches_truth(pipeline, world.ground_truth_runs())

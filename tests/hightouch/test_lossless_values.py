@@ -44,3 +44,28 @@ def test_odd_values_land_verbatim_and_touch_nothing_else(
         "sync_runs.planned_rows__removed_count": 1,
         "sync_runs.error": 1,
     }
+
+
+def test_an_undocumented_field_that_looks_like_a_timestamp_then_not_loads(
+    world: World, simulator: HightouchSimulator, pipeline: dlt.Pipeline
+) -> None:
+    """dlt's timestamp detection typed `extra__v_text` as a timestamp after a number and an
+    ISO string, then failed the load (and every later one) on the next text there; an
+    integer beyond int64 in an undocumented object failed it too."""
+    sync_id = str(world.syncs[6]["id"])
+    added = [
+        world.add_run(sync_id, extra=value, plannedRows={"detail": {"n": 2**70}})
+        for value in (0.5, "2026-01-01T10:03:07.000137Z", "yesterday")
+    ]
+    pipeline.run(source_for(simulator))
+    ids = ", ".join(str(run["id"]) for run in added)
+    columns = "extra, extra__v_text, planned_rows__detail__n__v_text"
+    rows = query(
+        pipeline,
+        f"SELECT {columns} FROM {table(pipeline, 'sync_runs')} WHERE id IN ({ids}) ORDER BY id",
+    )
+    assert rows == [
+        (0.5, None, str(2**70)),
+        (None, "2026-01-01T10:03:07.000137Z", str(2**70)),
+        (None, "yesterday", str(2**70)),
+    ]

@@ -36,10 +36,10 @@ def test_runs_page_with_limit_offset_and_has_more(world: World, get: Any) -> Non
     runs = world.runs_of(sync_id) or []
     assert len(runs) == 450
     first = get(f"/api/v1/syncs/{sync_id}/runs").json()
-    assert [r["id"] for r in first["data"]] == [r["id"] for r in runs[:5]]  # default limit 5
+    assert [r["id"] for r in first["data"]] == [str(r["id"]) for r in runs[:5]]  # default limit 5
     assert first["hasMore"] is True
     last = get(f"/api/v1/syncs/{sync_id}/runs", limit=500, offset=400).json()
-    assert [r["id"] for r in last["data"]] == [r["id"] for r in runs[400:]]  # capped at 100
+    assert [r["id"] for r in last["data"]] == [str(r["id"]) for r in runs[400:]]  # capped at 100
     assert last["hasMore"] is False
     exact = get(f"/api/v1/syncs/{sync_id}/runs", limit=50, offset=400).json()
     assert len(exact["data"]) == 50 and exact["hasMore"] is False
@@ -50,9 +50,9 @@ def test_after_and_before_compare_started_at_strictly(world: World, get: Any) ->
     runs = world.runs_of(sync_id) or []
     after, before = runs[10]["startedAt"], runs[20]["startedAt"]
     page = get(f"/api/v1/syncs/{sync_id}/runs", limit=100, after=after, before=before).json()
-    assert [r["id"] for r in page["data"]] == [r["id"] for r in runs[11:20]]
+    assert [r["id"] for r in page["data"]] == [str(r["id"]) for r in runs[11:20]]
     one = get(f"/api/v1/syncs/{sync_id}/runs", runId=runs[3]["id"]).json()
-    assert one == {"data": [runs[3]], "hasMore": False}
+    assert one == {"data": [{**runs[3], "id": str(runs[3]["id"])}], "hasMore": False}
 
 
 def test_syncs_list_and_errors(world: World, get: Any) -> None:
@@ -77,7 +77,8 @@ def test_the_rate_limit_answers_429_with_retry_after(world: World) -> None:
 
 def test_advance_finishes_open_runs_and_adds_new_ones(world: World) -> None:
     open_ids = world.open_run_ids()
-    queued = {i: world.run(i)["startedAt"] for i in open_ids if world.run(i)["status"] == "queued"}  # type: ignore[index]
+    waiting = ("pending", "queued")
+    queued = {i: world.run(i)["startedAt"] for i in open_ids if world.run(i)["status"] in waiting}  # type: ignore[index]
     assert open_ids and queued
     old_now = world.now
 
@@ -126,3 +127,42 @@ def test_it_runs_standalone() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_the_world_holds_pending_and_aborted_runs(world: World) -> None:
+    statuses = {run["status"] for run in world.ground_truth_runs()}
+    assert {"pending", "aborted"} <= statuses
+    assert "pending" in OPEN_STATUSES and "aborted" in TERMINAL_STATUSES
+    for run in world.ground_truth_runs():
+        if run["status"] == "pending":
+            assert run["startedAt"] == run["createdAt"] and run["finishedAt"] is None
+        if run["status"] == "aborted":
+            assert run["finishedAt"] is not None and run["error"]
+
+
+def test_quirks_switch_the_documented_answers(world: World, simulator: HightouchSimulator) -> None:
+    from hightouch_simulator import ApiQuirks
+
+    sync_id = world.syncs[5]["id"]
+    runs = world.runs_of(sync_id) or []
+    path = f"{simulator.base_url}/api/v1/syncs/{sync_id}/runs"
+
+    def page(quirks: ApiQuirks, **params: Any) -> dict[str, Any]:
+        simulator.quirks = quirks
+        answer: dict[str, Any] = requests.get(path, params=params, headers=AUTH, timeout=10).json()
+        return answer
+
+    documented = page(ApiQuirks(), limit=100, offset=100)
+    assert [r["id"] for r in documented["data"]] == [str(r["id"]) for r in runs[100:200]]
+    assert page(ApiQuirks(numeric_run_ids=True), limit=1)["data"][0]["id"] == runs[0]["id"]
+    assert page(ApiQuirks(omit_has_more=True), limit=1).keys() == {"data"}
+    capped = page(ApiQuirks(max_limit=30), limit=100, offset=420)
+    assert len(capped["data"]) == 30 and capped["hasMore"] is False
+    ignored = page(ApiQuirks(ignore_offset="/runs"), limit=10, offset=440)
+    assert [r["id"] for r in ignored["data"]] == [str(r["id"]) for r in runs[:10]]
+    assert ignored["hasMore"] is True
+    scrambled = page(ApiQuirks(unsorted_runs=True), limit=100)["data"]
+    assert [r["id"] for r in scrambled] != sorted(r["id"] for r in scrambled)
+    doubled = [int(r["id"]) for r in page(ApiQuirks(duplicate_runs=True), limit=100)["data"]]
+    assert len(doubled) == 100 and len(set(doubled)) < 100
+    assert all(doubled.count(i) == (2 if i % 7 == 0 else 1) for i in doubled[:-1])

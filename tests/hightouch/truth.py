@@ -101,3 +101,31 @@ def full_load_requests(world: World) -> int:
     syncs = world.syncs
     runs = sum(max(1, math.ceil(len(world.runs_of(s["id"]) or []) / 100)) for s in syncs)
     return math.ceil(max(1, len(syncs)) / 100) + runs
+
+
+def run_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The custom metrics of `sync_runs` in the last extract (dlt's trace)."""
+    extract = pipeline.last_trace.last_extract_info if pipeline.last_trace else None
+    assert extract is not None
+    merged: dict[str, Any] = {}
+    for step_metrics in extract.metrics.values():
+        for metrics in step_metrics:
+            custom = metrics["resource_metrics"].get("sync_runs")
+            if custom is not None:
+                merged.update(custom.custom_metrics)
+    return merged
+
+
+def listing_requests(world: World, page: int) -> int:
+    """Requests of a full load served `page` items per request, each listing ending on
+    `hasMore: false` (at least one request per listing)."""
+    syncs = world.syncs
+    runs = sum(max(1, math.ceil(len(world.runs_of(s["id"]) or []) / page)) for s in syncs)
+    return max(1, math.ceil(len(syncs) / page)) + runs
+
+
+def empty_page_requests(world: World, page: int) -> int:
+    """Requests of a full load without `hasMore`: each listing goes on until an empty page."""
+    syncs = world.syncs
+    runs = sum(math.ceil(len(world.runs_of(s["id"]) or []) / page) + 1 for s in syncs)
+    return math.ceil(len(syncs) / page) + 1 + runs
