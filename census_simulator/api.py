@@ -5,7 +5,8 @@ only the syncs of ``world.groups[0]``, the token's workspace; everything of anot
 404. ``/api/v2`` (personal access token) sees every group, renders documents with
 :func:`~census_simulator.v2.as_v2` and takes path ids in the simulator's v2 id style.
 ``GET /syncs`` on v2 takes an optional ``group_id`` (an empty value is no filter, an unknown one
-404 ``group not found``); other v2 endpoints ignore it.
+404 ``group not found``); other v2 endpoints ignore it. A :class:`~census_simulator.v2.V2Variant`
+moves the v2 paths or requires ``group_id`` on every v2 request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from simulator_common.http import Response, json_response
 
 from .quirks import Quirks
 from .records import DEFAULT_RECORDS_RETENTION_DAYS, check_filters
-from .v2 import DEFAULT_V2_ID_STYLE, as_v2, parse_v2_run_id, parse_v2_sync_id, v2_run_id
+from .v2 import (
+    DEFAULT_V2_ID_STYLE,
+    GROUP_ID_MISSING,
+    V2Variant,
+    as_v2,
+    parse_v2_run_id,
+    parse_v2_sync_id,
+    v2_run_id,
+)
 from .world import World
 
 API_PREFIX: Final = "/api/v1"
@@ -42,6 +51,19 @@ _ROUTES: Final = (
     (SYNC_RUN, re.compile(r"/sync_runs/([^/]+)/?")),
 )
 _ID: Final = re.compile(r"[0-9]{1,18}")
+# The endpoint names of V2Variant.paths, and the route kind each one is.
+_VARIANT_KINDS: Final = {
+    "sync_runs": SYNC_RUNS,
+    "records": RECORDS,
+    "sync_run": SYNC_RUN,
+    "syncs": SYNCS,
+}
+_DEFAULT_V2_PATHS: Final = {
+    "syncs": "/syncs",
+    "sync_runs": "/syncs/{sync_id}/sync_runs",
+    "sync_run": "/sync_runs/{run_id}",
+    "records": "/sync_runs/{run_id}/records",
+}
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -181,13 +203,36 @@ class Route:
     run_id: int | None = None
 
 
-def parse_route(path: str, v2_id_style: str = DEFAULT_V2_ID_STYLE) -> Route | None:
+def variant_routes(paths: Mapping[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Routes for v2 paths moved by a variant (the others keep v1's); a sync is its list's
+    path plus ``/{id}``."""
+    templates = {**_DEFAULT_V2_PATHS, **paths}
+    routes = [(_VARIANT_KINDS[name], _pattern(templates[name])) for name in _VARIANT_KINDS]
+    sync = (SYNC, _pattern(templates["syncs"].rstrip("/") + "/{sync_id}"))
+    return (*routes[:3], sync, routes[3])
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template.rstrip("/"))
+    regex = "".join(
+        re.escape(part) if index % 2 == 0 else ("[^/]+" if part == "group_id" else "([^/]+)")
+        for index, part in enumerate(parts)
+    )
+    return re.compile(regex + "/?")
+
+
+def parse_route(
+    path: str,
+    v2_id_style: str = DEFAULT_V2_ID_STYLE,
+    v2_routes: tuple[tuple[str, re.Pattern[str]], ...] | None = None,
+) -> Route | None:
     """The route of ``path`` (with its ``/api/vN`` prefix), or None when there is none."""
     version = api_version(path)
     if version is None:
         return None
     rest = path[len(API_PREFIX if version == 1 else API_V2_PREFIX) :]
-    for kind, pattern in _ROUTES:
+    routes = v2_routes if version == 2 and v2_routes is not None else _ROUTES
+    for kind, pattern in routes:
         match = pattern.fullmatch(rest)
         if match is None:
             continue
@@ -235,11 +280,18 @@ def handle_get(
     v2_id_style: str = DEFAULT_V2_ID_STYLE,
     records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
     quirks: Quirks | None = None,
+    v2_variant: V2Variant | None = None,
 ) -> Response:
     """Answer an authorized GET for ``path`` (without query string)."""
-    route = parse_route(path, v2_id_style)
+    moved = None if v2_variant is None else v2_variant.paths
+    routes = variant_routes(moved) if moved else None
+    route = parse_route(path, v2_id_style, routes)
     if route is None:
         return NOT_FOUND
+    if route.version == 2 and v2_variant is not None and v2_variant.requires_group_id:
+        refusal = _group_refusal(world, route, query.get("group_id") or None)
+        if refusal is not None:
+            return refusal
     render = _renderer(world, route, v2_id_style)
     if quirks is not None and route.kind in (SYNCS, SYNC_RUNS):
         error = quirks.error_body()
@@ -281,6 +333,21 @@ def handle_get(
         run_id = route_run_id(world, route)
         doc = None if run_id is None else world.run_json(run_id)
     return NOT_FOUND if doc is None else fetch_response(render(doc))
+
+
+def _group_refusal(world: World, route: Route, group: str | None) -> Response | None:
+    """400 without a group, 404 for an unknown group or a sync or run of another group."""
+    if group is None:
+        return GROUP_ID_MISSING
+    if group not in world.groups:
+        return GROUP_NOT_FOUND
+    sync_id = route.sync_id if route.run_id is None else world.sync_id_of_run(route.run_id)
+    if sync_id is None:
+        return None  # an unknown sync or run: the route answers its own 404
+    try:
+        return None if world.group_of(sync_id) == group else NOT_FOUND
+    except KeyError:
+        return None
 
 
 def _records(

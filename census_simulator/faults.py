@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from simulator_common.faults import (
     BAD_GATEWAY,
@@ -37,6 +37,7 @@ from simulator_common.faults import (
     request_identity,
 )
 from simulator_common.http import Response, json_response
+from simulator_common.timefmt import format_us, parse_us, to_us
 
 from .api import (
     RECORDS,
@@ -49,12 +50,9 @@ from .api import (
     route_sync_id,
 )
 from .generator import CURRENT_STEPS, TERMINAL_STATUSES
-from .timefmt import format_us, parse_us, to_us
+from .request_log import RequestLogEntry
 from .v2 import DEFAULT_V2_ID_STYLE
 from .world import World
-
-if TYPE_CHECKING:
-    from .server import RequestLogEntry
 
 __all__ = [
     "ALL_FAULTS",

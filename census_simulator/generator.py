@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .timefmt import US_PER_MIN, US_PER_MS, US_PER_S, format_us
+from simulator_common.timefmt import US_PER_MIN, US_PER_MS, US_PER_S, format_us
 
 TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
 """Statuses after which a run never changes; anything else (documented or not) is open."""

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from simulator_common.odd_values import parsed_or_none
+from simulator_common.timefmt import US_PER_MS, format_us, parse_us
 
 from .generator import TERMINAL_STATUSES
-from .timefmt import US_PER_MS, format_us, parse_us
 
 RECORDS_PER_STATUS_CAP: Final = 150
 """At most this many records of each kind (succeeded, rejected, invalid-kind) per run."""

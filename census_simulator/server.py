@@ -7,7 +7,7 @@ import hmac
 from simulator_common.faults import Fault, as_fault
 from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
-from simulator_common.log import LoggedRequest, RequestLog
+from simulator_common.log import RequestLog
 
 from .api import (
     API_PREFIX,
@@ -22,20 +22,11 @@ from .api import (
 from .faults import FaultPlan
 from .quirks import Quirks
 from .records import DEFAULT_RECORDS_RETENTION_DAYS
-from .v2 import DEFAULT_V2_ID_STYLE, check_id_style
+from .request_log import RequestLogEntry
+from .v2 import DEFAULT_V2_ID_STYLE, V2Variant, check_id_style, foreign_token, v1_retired
 from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
-
-
-class RequestLogEntry(LoggedRequest[dict[str, str]]):
-    """One request as the simulator saw it; never holds the Authorization header or token.
-
-    ``status`` is what was sent: 0 while the request is still being answered and for a
-    ``reset``. ``authorized`` is whether the token may use this path (v1: the workspace
-    token, v2: the personal access token). ``fault`` names the injected fault kind (None when
-    none).
-    """
 
 
 class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
@@ -63,6 +54,7 @@ class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
             v2_id_style=simulator.v2_id_style,
             records_retention_days=simulator.records_retention_days,
             quirks=simulator.quirks,
+            v2_variant=simulator.v2_variant,
         )
 
     def _denial(self, path: str) -> Response | None:
@@ -79,6 +71,10 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     ``faults`` (also a settable attribute; None turns injection off) injects faults into
     requests of both versions through :meth:`fault_for`; ``quirks`` (settable too) makes the
     list endpoints break documented promises (see :class:`~census_simulator.quirks.Quirks`).
+    Settable switches for what Census has not published: ``v2_variant`` (moved v2 paths,
+    ``group_id`` required, see :class:`~census_simulator.v2.V2Variant`); ``v1_retired_status``
+    (every ``/api/v1`` request answers that status saying v1 is retired); ``foreign_tokens``
+    (personal access tokens of another region's host -> that host, answered 401 naming it).
     """
 
     handler_class = _Handler
@@ -94,6 +90,9 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         v2_id_style: str = DEFAULT_V2_ID_STYLE,
         records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
         quirks: Quirks | None = None,
+        v2_variant: V2Variant | None = None,
+        v1_retired_status: int | None = None,
+        foreign_tokens: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -105,6 +104,9 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         self.v2_id_style = v2_id_style
         self.records_retention_days = records_retention_days
         self.quirks = quirks
+        self.v2_variant = v2_variant
+        self.v1_retired_status = v1_retired_status
+        self._foreign = {f"Bearer {t}".encode(): host for t, host in (foreign_tokens or {}).items()}
         self._expected_auth = f"Bearer {token}".encode()
         self._expected_pat_auth = f"Bearer {personal_access_token}".encode()
         ServedSimulator.__init__(self, host, port)
@@ -153,9 +155,14 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         is_token = header is not None and hmac.compare_digest(given, self._expected_auth)
         is_pat = header is not None and hmac.compare_digest(given, self._expected_pat_auth)
         version = api_version(path)
+        if version == 1 and self.v1_retired_status is not None:
+            return v1_retired(self.v1_retired_status)
         if version == 2:
             if is_pat:
                 return None
+            for foreign, host in self._foreign.items():
+                if header is not None and hmac.compare_digest(given, foreign):
+                    return foreign_token(host)
             return V2_NEEDS_PERSONAL_TOKEN if is_token else UNAUTHORIZED
         if is_token:
             return None

@@ -3,13 +3,20 @@
 Choices of ours where the public docs are silent: a v2 sync and a v2 run are the v1 document
 with ``id`` (and a run's ``sync_id``) rendered in the simulator's id style and ``group_id``
 (the sync's group) appended as the last key. Path ids are accepted only in that same style.
+
+:class:`V2Variant` switches the unpublished v2 details to other plausible values (paths moved,
+``group_id`` required on every request), so tests can prove the source ends exact or with one
+clear line whichever Census ships; :func:`v1_retired` is v1's answer once it is retired.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
+
+from simulator_common.response import Response, json_response
 
 V2_ID_STYLES: Final = ("string", "integer", "opaque")
 """``string``: ids as decimal strings ("100123"); ``integer``: ids as in v1;
@@ -76,3 +83,49 @@ def _parse(text: str, style: str, opaque: re.Pattern[str]) -> int | None:
         match = opaque.fullmatch(text)
         return None if match is None else int(match.group(1))
     return int(text) if _DECIMAL.fullmatch(text) else None
+
+
+MOVED_V2_PATHS: Final[Mapping[str, str]] = {
+    "syncs": "/activation_syncs",
+    "sync_runs": "/activation_syncs/{sync_id}/runs",
+    "sync_run": "/activation_sync_runs/{run_id}",
+    "records": "/activation_sync_runs/{run_id}/records",
+}
+"""A plausible move: the v2 reference section is called "Activation Syncs"."""
+
+GROUP_ID_MISSING: Final = json_response(
+    400, {"status": "error", "message": "param is missing or the value is empty: group_id"}
+)
+"""Rails' answer to a missing required parameter, as v2 would give it for ``group_id``."""
+
+
+@dataclass(frozen=True)
+class V2Variant:
+    """Unpublished v2 details, switched away from the defaults this simulator assumes.
+
+    ``paths``: endpoint name (``syncs``, ``sync_runs``, ``sync_run``, ``records``) -> path
+    template under ``/api/v2``; the ones not named keep v1's path, the old paths answer 404.
+    ``requires_group_id``: every v2 request without ``group_id`` answers 400
+    (:data:`GROUP_ID_MISSING`), and one whose sync is in another group answers 404.
+    """
+
+    paths: Mapping[str, str] | None = None
+    requires_group_id: bool = False
+
+
+def v1_retired(status: int = 410) -> Response:
+    """What ``/api/v1`` answers once v1 is retired: ``status`` (410, 404, 401...) and a body
+    saying so, with a ``Sunset`` header (RFC 8594) on a 410."""
+    body = {
+        "status": "error",
+        "message": "Census API v1 was retired on 2027-01-15. "
+        "Use /api/v2 with a personal access token.",
+    }
+    sunset = (("Sunset", "Fri, 15 Jan 2027 00:00:00 GMT"),) if status == 410 else ()
+    return json_response(status, body, sunset)
+
+
+def foreign_token(host: str) -> Response:
+    """The 401 for a personal access token that belongs to another region's host."""
+    message = f"This personal access token belongs to {host}; it is not valid on this host"
+    return json_response(401, {"status": "error", "message": message})

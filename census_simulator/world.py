@@ -22,16 +22,7 @@ from simulator_common.odd_values import (
     OddValue,
     OddValues,
 )
-
-from .generator import COUNT_KEYS, TERMINAL_STATUSES, Generator, SyncProfile
-from .records import (
-    DEFAULT_RECORDS_RETENTION_DAYS,
-    check_filters,
-    make_records,
-    retention_reference_us,
-    status_matches,
-)
-from .timefmt import (
+from simulator_common.timefmt import (
     US_PER_MIN,
     US_PER_MS,
     US_PER_S,
@@ -40,6 +31,15 @@ from .timefmt import (
     from_us,
     parse_us,
     to_us,
+)
+
+from .generator import COUNT_KEYS, TERMINAL_STATUSES, Generator, SyncProfile
+from .records import (
+    DEFAULT_RECORDS_RETENTION_DAYS,
+    check_filters,
+    make_records,
+    retention_reference_us,
+    status_matches,
 )
 
 DEFAULT_RUN_COUNTS: Final[tuple[int, ...]] = (0, 1, 99, 100, 101, 2500, 7, 30)

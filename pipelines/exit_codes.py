@@ -26,7 +26,31 @@ from census_source.errors import (
     CensusNotFoundError,
     CensusUnreachableError,
 )
+from files_com_source.errors import (
+    FilesComAuthError,
+    FilesComConfigError,
+    FilesComRegionError,
+    FilesComUnreachableError,
+)
+from hightouch_source.errors import (
+    HightouchAuthError,
+    HightouchConfigError,
+    HightouchUnreachableError,
+)
 from pipelines.health_views import HealthViewsError
+
+# Each source's errors by what the user must do; the exit-code table of the README.
+AUTH_ERRORS = (CensusAuthError, HightouchAuthError, FilesComAuthError)
+UNREACHABLE_ERRORS = (CensusUnreachableError, HightouchUnreachableError, FilesComUnreachableError)
+# a Files.com site locked to a host that may not be followed: fixed by setting base_url
+CONFIG_ERRORS = (
+    CensusConfigError,
+    HightouchConfigError,
+    FilesComConfigError,
+    FilesComRegionError,
+    HealthViewsError,
+)
+SOURCE_MODULES = ("census_source", "hightouch_source", "files_com_source")
 
 
 class ExitCode(IntEnum):
@@ -57,11 +81,11 @@ def causes(error: BaseException) -> Iterator[BaseException]:
 def classify(error: BaseException) -> tuple[ExitCode, str]:
     """The exit code and the one-line message for an error raised by a pipeline run."""
     for cause in causes(error):
-        if isinstance(cause, CensusAuthError):
+        if isinstance(cause, AUTH_ERRORS):
             return ExitCode.AUTH, str(cause)
-        if isinstance(cause, CensusUnreachableError):
+        if isinstance(cause, UNREACHABLE_ERRORS):
             return ExitCode.UNREACHABLE, str(cause)
-        if isinstance(cause, CensusConfigError | HealthViewsError):
+        if isinstance(cause, CONFIG_ERRORS):
             return ExitCode.BAD_INPUT, str(cause)
         if isinstance(cause, MissingDependencyException):
             return ExitCode.BAD_INPUT, _missing_packages(cause.caller, cause.dependencies)
@@ -80,10 +104,10 @@ def classify(error: BaseException) -> tuple[ExitCode, str]:
         if isinstance(cause, CensusNotFoundError):
             return ExitCode.FAILED, (
                 f"{cause}: check sources.census.base_url (or --base-url / --region); "
-                "it should be the API root ending in /api/v1"
+                "it should be the API root ending in /api/v1 (or /api/v2 with --api-version v2)"
             )
     for cause in causes(error):
-        if type(cause).__module__.startswith("census_source"):
+        if type(cause).__module__.startswith(SOURCE_MODULES):
             return ExitCode.FAILED, str(cause)
     return ExitCode.FAILED, _one_line(f"{type(error).__name__}: {error}")
 
@@ -127,12 +151,26 @@ def _connection_message(error: DestinationConnectionError) -> tuple[ExitCode, st
     )
 
 
+SOURCE_NAMES = {"census": "Census", "hightouch": "Hightouch", "files_com": "Files.com"}
+
+
+def _source_section(traces: Any) -> str:
+    """The source whose key dlt looked up (`SOURCES__HIGHTOUCH__...`), Census if none."""
+    for key in _env_keys(traces):
+        parts = key.split("__")
+        if len(parts) > 2 and parts[0] == "SOURCES" and parts[1].lower() in SOURCE_NAMES:
+            return parts[1].lower()
+    return "census"
+
+
 def _config_message(error: ConfigurationException) -> str:
     fields = list(getattr(error, "fields", None) or [])
     if "api_key" in fields:
+        section = _source_section(getattr(error, "traces", {}))
+        name = SOURCE_NAMES.get(section, section)
         return (
-            "No Census API token: set sources.census.api_key in .dlt/secrets.toml "
-            "or env SOURCES__CENSUS__API_KEY"
+            f"No {name} API key: set sources.{section}.api_key in .dlt/secrets.toml "
+            f"or env SOURCES__{section.upper()}__API_KEY"
         )
     keys = sorted(_env_keys(getattr(error, "traces", {})), key=len)
     if fields and keys:

@@ -99,7 +99,7 @@ HAS_PROC = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Lin
 
 CASES = [
     # --- the token
-    case("token-missing", "run", BAD_INPUT, "No Census API token", *TOKEN_KEYS, env=NO_TOKEN),
+    case("token-missing", "run", BAD_INPUT, "No Census API key", *TOKEN_KEYS, env=NO_TOKEN),
     case("token-empty", "run", BAD_INPUT, "token is empty", *TOKEN_KEYS, env=token("")),
     case("token-whitespace", "run", BAD_INPUT, "token is empty", *TOKEN_KEYS, env=token(" \t ")),
     case("token-with-space", "run", BAD_INPUT, BLANKS, *TOKEN_KEYS, env=token("abc def")),

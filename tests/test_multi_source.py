@@ -226,3 +226,54 @@ def test_every_dataset_shows_every_source_on_postgres(
                 f"FROM {client.make_qualified_table_name('sync_health')} WHERE runs > 0"
             )
         assert {tuple(row) for row in rows or []} == expected, dataset
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("source", "env_key"),
+    [("hightouch", "SOURCES__HIGHTOUCH__API_KEY"), ("files_com", "SOURCES__FILES_COM__API_KEY")],
+)
+def test_each_source_exits_3_on_a_refused_key_and_4_when_unreachable(
+    tmp_path: Path, source: str, env_key: str
+) -> None:
+    """Only Census errors had their documented exit codes; the others exited 1."""
+    sim: HightouchSimulator | FilesComSimulator = (
+        HightouchSimulator(HightouchWorld(seed=5), token="other0key1")
+        if source == "hightouch"
+        else FilesComSimulator(FilesComWorld(seed=5), api_key="other0key1")
+    )
+    with sim:
+        refused = syncruns("run", "--source", source, "--base-url", sim.base_url, cwd=tmp_path,
+                           env_key=env_key)  # fmt: skip
+    assert refused.returncode == 3, refused.stderr
+    assert "rejected the API key" in refused.stderr and KEY not in refused.stderr
+    root = "/api/v1" if source == "hightouch" else "/api/rest/v1"
+    gone = f"http://127.0.0.1:{closed_port()}{root}"
+    unreachable = syncruns("run", "--source", source, "--base-url", gone, cwd=tmp_path,
+                           env_key=env_key)  # fmt: skip
+    assert unreachable.returncode == 4, unreachable.stderr
+    assert unreachable.stderr.startswith("syncruns: error: Cannot reach")
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("hightouch", "No Hightouch API key: set sources.hightouch.api_key in .dlt/secrets.toml "
+                      "or env SOURCES__HIGHTOUCH__API_KEY"),
+        ("files_com", "No Files.com API key: set sources.files_com.api_key in .dlt/secrets.toml "
+                      "or env SOURCES__FILES_COM__API_KEY"),
+    ],
+)  # fmt: skip
+def test_a_missing_key_names_the_source_it_is_for(tmp_path: Path, source: str, says: str) -> None:
+    """A missing Hightouch key was reported as "No Census API token"."""
+    result = syncruns("run", "--source", source, "--base-url", "http://127.0.0.1:9/api/v1",
+                      cwd=tmp_path, env_key="UNUSED")  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"syncruns: error: {says}"

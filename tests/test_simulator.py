@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from census_simulator import MISSING, CensusSimulator, World
-from census_simulator.timefmt import parse_us
+from simulator_common.timefmt import parse_us
 
 TOKEN = "sim-secret-token-5d1e"
 EDGE_COUNTS = (0, 1, 99, 100, 101)

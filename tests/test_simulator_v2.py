@@ -31,7 +31,7 @@ from census_simulator import (
     v2_sync_id,
 )
 from census_simulator import faults as f
-from census_simulator.timefmt import parse_us, to_us
+from simulator_common.timefmt import parse_us, to_us
 
 TOKEN = "sim-workspace-token-7c2e"
 PAT = "sim-personal-token-41b9"
@@ -798,3 +798,73 @@ def test_command_line_v2_options() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ------------------------------------------------- variants of what is unpublished
+def test_variant_moved_paths_serve_the_same_documents_and_drop_the_old_ones(
+    world: World, v2: requests.Session
+) -> None:
+    from census_simulator.v2 import MOVED_V2_PATHS, V2Variant
+
+    variant = V2Variant(paths=MOVED_V2_PATHS)
+    with (
+        CensusSimulator(world, personal_access_token=PAT, v2_variant=variant) as moved,
+        CensusSimulator(world, personal_access_token=PAT) as plain,
+    ):
+        long_sync = next(s["id"] for s in world.syncs if len(world.runs_of(s["id"])) == 120)
+        run_id = world.runs_of(long_sync)[0]["id"]
+        pairs = [
+            ("/activation_syncs", "/syncs"),
+            (f"/activation_syncs/{long_sync}", f"/syncs/{long_sync}"),
+            (f"/activation_syncs/{long_sync}/runs", f"/syncs/{long_sync}/sync_runs"),
+            (f"/activation_sync_runs/{run_id}", f"/sync_runs/{run_id}"),
+            (f"/activation_sync_runs/{run_id}/records", f"/sync_runs/{run_id}/records"),
+        ]
+        for new, old in pairs:
+            assert get(v2, moved.base_url_v2 + new) == get(v2, plain.base_url_v2 + old)
+            assert v2.get(moved.base_url_v2 + old, timeout=10).status_code == 404
+
+
+def test_variant_group_id_required_on_every_v2_request(world: World, v2: requests.Session) -> None:
+    from census_simulator.v2 import V2Variant
+
+    variant = V2Variant(requires_group_id=True)
+    with CensusSimulator(world, personal_access_token=PAT, v2_variant=variant) as strict:
+        base = strict.base_url_v2
+        sync = in_group(world, GROUPS[1])[0]["id"]
+        run_id = world.runs_of(sync)[0]["id"]
+        for path in ("/syncs", f"/syncs/{sync}/sync_runs", f"/sync_runs/{run_id}"):
+            missing = v2.get(base + path, timeout=10)
+            assert missing.status_code == 400
+            assert missing.json()["message"] == "param is missing or the value is empty: group_id"
+            assert get(v2, base + path, group_id=GROUPS[1])["status"] == "success"
+            other = v2.get(base + path, params={"group_id": GROUPS[0]}, timeout=10)
+            assert other.status_code == (200 if path == "/syncs" else 404)
+            unknown = v2.get(base + path, params={"group_id": "nowhere"}, timeout=10)
+            assert unknown.status_code == 404 and unknown.json()["message"] == "group not found"
+
+
+@pytest.mark.parametrize("status", [410, 404, 401])
+def test_switch_v1_retired_answers_every_v1_request(
+    world: World, v1: requests.Session, status: int
+) -> None:
+    with CensusSimulator(
+        world, token=TOKEN, personal_access_token=PAT, v1_retired_status=status
+    ) as retired:
+        for path in ("/syncs", "/sync_runs/1", "/nowhere"):
+            response = v1.get(retired.base_url + path, timeout=10)
+            assert response.status_code == status
+            assert "v1 was retired on 2027-01-15" in response.json()["message"]
+            assert ("Sunset" in response.headers) is (status == 410)
+        assert retired.authorize("/api/v2/syncs", f"Bearer {PAT}") is None  # v2 still serves
+
+
+def test_switch_foreign_tokens_are_refused_naming_their_host(world: World) -> None:
+    with CensusSimulator(
+        world, personal_access_token=PAT, foreign_tokens={"eu-pat": "app-eu.getcensus.com"}
+    ) as us:
+        response = requests.get(
+            us.base_url_v2 + "/syncs", headers={"Authorization": "Bearer eu-pat"}, timeout=10
+        )
+    assert response.status_code == 401
+    assert "belongs to app-eu.getcensus.com" in response.json()["message"]
