@@ -22,14 +22,17 @@ from census_source.config import (
     parse_window,
     resolve_base_url,
     validate_api_key,
-    validate_group_id,
+    validate_group_ids,
+    with_v2_paths,
 )
 from census_source.errors import (
     CensusAuthError,
     CensusConfigError,
+    CensusGroupError,
     CensusResponseError,
     CensusSourceError,
     CensusUnreachableError,
+    CensusV1RetiredError,
 )
 from census_source.ids import dataset_id_type, id_codec
 from census_source.runs import RunOptions, sync_run_tables
@@ -51,9 +54,11 @@ from syncruns_common.verbatim import VerbatimTally
 __all__ = [
     "CensusAuthError",
     "CensusConfigError",
+    "CensusGroupError",
     "CensusResponseError",
     "CensusSourceError",
     "CensusUnreachableError",
+    "CensusV1RetiredError",
     "PartialLoadError",
     "census_source",
     "raise_on_partial_load",
@@ -77,6 +82,8 @@ def census_source(
     group_id: str | None = None,
     include_records: bool = False,
     records_retention_days: float = DEFAULT_RECORDS_RETENTION_DAYS,
+    group_ids: Sequence[str] | None = None,
+    v2_paths: dict[str, str] | None = None,
 ) -> Sequence[DltResource]:
     """Census syncs and their run history.
 
@@ -84,7 +91,7 @@ def census_source(
         api_key: v1: a workspace API token; v2: a personal access token
             (`sources.census.api_key` / `SOURCES__CENSUS__API_KEY`).
         base_url: API root overriding `region` (a proxy, the simulator); http only on loopback.
-        region: `us` or `eu` (v1 only: v2 has one root for every region).
+        region: `us` or `eu`; picks the host of either API version (v2: see v2_facts.py).
         start_date: Backfill window start on a run's created_at (inclusive; naive means UTC).
         end_date: Backfill window end (exclusive). A windowed load leaves the cursors untouched.
         sync_ids: Only these syncs (default: every sync in the workspace).
@@ -97,13 +104,18 @@ def census_source(
             metric of `sync_runs` is 0; a killed backfill resumes where it stopped.
         api_version: `v1` (workspace token; retired by Census on 2027-01-15) or `v2`.
         group_id: v2 only: load only this group (workspace); default every group the token sees.
+            The CLI's repeated `--group-id` arrives here as a list.
         include_records: Also load the rejected and invalid records of finished runs into
             `sync_run_records`, once per run.
         records_retention_days: How long Census keeps record detail; older runs are skipped.
+        group_ids: v2 only: load these groups into one dataset (rows carry `group_id`).
+        v2_paths: v2 only: endpoint name -> path template, for an endpoint Census moved
+            (e.g. `{"sync_runs": "/activation_syncs/{sync_id}/runs"}`; see README).
     """
     token = validate_api_key(api_key)
     version = parse_api_version(api_version)
-    scope = validate_group_id(group_id, version)
+    groups = validate_group_ids(group_ids, group_id, version)
+    version = with_v2_paths(version, v2_paths, groups)
     root = resolve_base_url(region, base_url, version)
     now = datetime.now(UTC)
     window = parse_window(start_date, end_date, now)
@@ -122,7 +134,7 @@ def census_source(
         raise CensusConfigError("sources.census.backfill_batch_syncs must be >= 0 (0 = all)")
     if not records_retention_days > 0:
         raise CensusConfigError("sources.census.records_retention_days must be > 0")
-    api = CensusApi(root, token, rate_limit or None, version, scope)
+    api = CensusApi(root, token, rate_limit or None, version, groups)
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),

@@ -1,25 +1,29 @@
 """HTTP access to the Census API through dlt's RESTClient, with errors made one-line and clear."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
-from requests import Response
+from requests import HTTPError, Response
 
+from census_source import refusals, v2_facts
 from census_source.errors import (
     CensusAuthError,
     CensusConfigError,
     CensusGoneError,
+    CensusGroupError,
     CensusNotFoundError,
     CensusResponseError,
     CensusUnreachableError,
+    CensusV1RetiredError,
 )
 from census_source.paginator import CensusPagePaginator
 from census_source.ratelimit import RateLimiter
@@ -87,11 +91,12 @@ class CensusApi:
         api_key: str,
         rate_limit: float | None = None,
         version: ApiVersion = V1,
-        group_id: str | None = None,
+        groups: Sequence[str] | str | None = None,
     ) -> None:
         self.base_url = base_url
         self.version = version
-        self.group_id = group_id
+        self.groups = (groups,) if isinstance(groups, str) else tuple(groups or ()) or None
+        self._sync_groups: dict[str, str] = {}  # sync id -> its group, from the sync list
         self._auth = BearerTokenAuth(api_key)
         self._limiter = RateLimiter(rate_limit)
         self._runtime = resolve_configuration(RuntimeConfiguration())
@@ -125,42 +130,132 @@ class CensusApi:
         return client
 
     def sync_pages(self) -> Iterator[list[dict[str, Any]]]:
-        """Every sync in the workspace (v2: in the group, if one is set), one list per page."""
-        params = self.version.sync_list_params(self.group_id)
-        try:
-            for page in self._pages("/syncs", CensusPagePaginator(order="asc"), params):
+        """Every sync in the workspace (v2: in each group set, else every group), one list per
+        page; each v2 sync names its group (`group_id`)."""
+        for group in self.groups or (None,):
+            path = self.version.path(v2_facts.SYNCS, group_id=group)
+            params = self.version.params(v2_facts.SYNCS, group)
+            paginator = CensusPagePaginator(order="asc")
+            for page in self._pages(path, paginator, params, group=group, endpoint=v2_facts.SYNCS):
+                for sync in page.runs:
+                    self._remember_group(sync, group)
                 yield page.runs
-        except CensusNotFoundError:
-            if self.group_id is None:
-                raise
-            raise CensusConfigError(
-                f"Census API v2 does not know group {self.group_id!r} (404 on GET /syncs): "
-                "fix sources.census.group_id, or remove it to load every group"
-            ) from None
 
     def run_pages(self, sync_id: str) -> Iterator[RunPage]:
         """A sync's runs, newest first, one RunPage per request."""
-        path = f"/syncs/{_segment(sync_id)}/sync_runs"
-        yield from self._pages(path, CensusPagePaginator(order="desc"))
+        group = self._sync_groups.get(str(sync_id))
+        self._local.group = group  # the runs and records this thread reads next are this sync's
+        path = self._path(v2_facts.SYNC_RUNS, group, sync_id=sync_id)
+        params = self.version.params(v2_facts.SYNC_RUNS, group)
+        for page in self._pages(path, CensusPagePaginator(order="desc"), params, group=group):
+            if group is not None:
+                for run in page.runs:
+                    run.setdefault("group_id", group)
+            yield page
 
     def fetch_run(self, run_id: str) -> dict[str, Any] | None:
         """One run by id, or None when the API answers 404."""
-        return self._fetch(f"/sync_runs/{_segment(run_id)}")
+        group = self._current_group()
+        path = self._path(v2_facts.SYNC_RUN, group, run_id=run_id)
+        return self._fetch(path, self.version.params(v2_facts.SYNC_RUN, group), group)
 
     def record_pages(self, run_id: str, status: str) -> Iterator[list[dict[str, Any]]]:
         """A run's records with one status (rejected, invalid), a list per page.
 
         Raises CensusGoneError when they are past retention (410), CensusNotFoundError on 404.
         """
-        path = f"/sync_runs/{_segment(run_id)}/records"
+        group = self._current_group()
+        path = self._path(v2_facts.RECORDS, group, run_id=run_id)
+        params = {"status": status, **self.version.params(v2_facts.RECORDS, group)}
         paginator = CensusPagePaginator(order=None, envelope_optional=True)
-        for page in self._pages(path, paginator, {"status": status}, guarded=False):
+        for page in self._pages(path, paginator, params, guarded=False, group=group):
             yield page.runs
 
-    def _fetch(self, path: str) -> dict[str, Any] | None:
+    def _remember_group(self, sync: dict[str, Any], group: str | None) -> None:
+        if self.version.name == V1.name:
+            return
+        if group is not None and not isinstance(sync.get("group_id"), str):
+            sync["group_id"] = group  # the group it was listed under, when v2 leaves it out
+        named = sync.get("group_id")
+        if isinstance(named, str) and named:
+            self._sync_groups[str(sync.get("id"))] = named
+
+    def _current_group(self) -> str | None:
+        """The group of the sync this thread reads (each sync is read by one thread, start to
+        end), else the only group set."""
+        group: str | None = getattr(self._local, "group", None)
+        if group is None and self.groups is not None and len(self.groups) == 1:
+            return self.groups[0]
+        return group
+
+    def _path(self, endpoint: str, group: str | None, **ids: str) -> str:
+        if group is None and self.version.path_needs_group(endpoint):
+            raise CensusConfigError(
+                f"sources.census.v2_paths.{endpoint} holds {{group_id}} but the group of "
+                f"{', '.join(f'{key} {value}' for key, value in ids.items())} is unknown: set "
+                "sources.census.group_id (or group_ids)"
+            )
+        return self.version.path(endpoint, group_id=group, **ids)
+
+    @contextmanager
+    def _translated(
+        self, path: str, number: int | None, group: str | None, endpoint: str | None
+    ) -> Iterator[None]:
+        """HttpErrors' one-line errors, and first the refusals Census words in its body."""
+        with self._errors.translated(path, number):
+            try:
+                yield
+            except HTTPError as exc:
+                where = f"GET {path}" + (f" page {number}" if number else "")
+                refusal = self._refusal(exc.response, where, group, endpoint)
+                if refusal is None:
+                    raise
+                raise refusal from None
+
+    def _refusal(
+        self, response: Response | None, where: str, group: str | None, endpoint: str | None
+    ) -> Exception | None:
+        status = 0 if response is None else response.status_code
+        said = _server_message(response, self._auth.token)
+        if self.version.name == V1.name:
+            if not refusals.says_v1_retired(response):
+                return None
+            return CensusV1RetiredError(
+                f"Census API v1 is retired: Census answered {status} on {where}{said}; switch "
+                "to v2: sources.census.api_version = 'v2' (CLI --api-version v2) with a personal "
+                f"access token in {SECRET_CONFIG_KEY} (README 'Before January 15, 2027')"
+            )
+        if refusals.says_group_needed(response):
+            if group is None:
+                return CensusGroupError(
+                    f"Census API v2 needs a group id for {where} (answered {status}{said}): set "
+                    "sources.census.group_id (several: group_ids; CLI --group-id); "
+                    f"{v2_facts.GROUP_LOOKUP_HINT}"
+                )
+            return CensusGroupError(
+                f"Census API v2 refused group {group!r} on {where} (answered {status}{said}): "
+                "fix sources.census.group_id (or group_ids)"
+            )
+        if endpoint != v2_facts.SYNCS or status != 404:
+            return None
+        if group is not None and refusals.names_group(response):
+            return CensusGroupError(
+                f"Census API v2 does not know group {group!r} (404 on {where}): "
+                "fix sources.census.group_id (or group_ids), or remove it to load every group"
+            )
+        return CensusConfigError(
+            f"Census API v2 answered 404 on {where} at {urlsplit(self.base_url).netloc}: the "
+            "v2 sync list is not at this path (Census has not published it): set "
+            "sources.census.v2_paths.syncs (README 'Census API v2'), or check "
+            "sources.census.base_url / region"
+        )
+
+    def _fetch(self, path: str, params: dict[str, str], group: str | None) -> dict[str, Any] | None:
         try:
-            with self._errors.translated(path):
-                pages = self._client.paginate(path, paginator=SinglePagePaginator())
+            with self._translated(path, None, group, None):
+                pages = self._client.paginate(
+                    path, paginator=SinglePagePaginator(), params=params or None
+                )
                 items: list[Any] = next(pages, [])
         except CensusNotFoundError:
             return None
@@ -174,13 +269,16 @@ class CensusApi:
         paginator: CensusPagePaginator,
         params: dict[str, str] | None = None,
         guarded: bool = True,
+        group: str | None = None,
+        endpoint: str | None = None,
     ) -> Iterator[RunPage]:
         """The pages of a listing; `guarded` (items with ids) stops one that makes no progress."""
-        pages = self._client.paginate(path, paginator=paginator, params=params)
-        guard = PageGuard(path, CensusResponseError)
+        pages = self._client.paginate(path, paginator=paginator, params=params or None)
+        noun = "syncs" if endpoint == v2_facts.SYNCS else "runs"
+        guard = PageGuard(path, CensusResponseError, items=noun)
         while True:
             number = paginator.page
-            with self._errors.translated(path, number):
+            with self._translated(path, number, group, endpoint):
                 page = next(pages, None)
             if page is None:
                 return
@@ -199,16 +297,12 @@ class CensusApi:
         verb = "rejected the API token" if status == 401 else "refused access"
         version, other = self.version, "v2" if self.version.name == "v1" else "v1"
         said = _server_message(response, self._auth.token)
+        host = urlsplit(self.base_url).netloc
         return CensusAuthError(
-            f"Census {verb} ({status}) on {where}{said}: API {version.name} takes a "
+            f"Census {verb} ({status}) at {host} on {where}{said}: API {version.name} takes a "
             f"{version.token_kind}; set one in {SECRET_CONFIG_KEY} (or env {SECRET_ENV_VAR}), "
             f"or set sources.census.api_version = '{other}' for a {version.other_token_kind}"
         )
-
-
-def _segment(resource_id: str) -> str:
-    """An id as one URL path segment (v2 ids may be any string)."""
-    return quote(str(resource_id), safe="")
 
 
 def _server_message(response: Response | None, token: str) -> str:

@@ -1,15 +1,12 @@
 """Validation of user input: every problem becomes one CensusConfigError naming what to fix."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from census_source import v2_facts
 from census_source.errors import CensusConfigError
-from census_source.settings import (
-    REGION_BASE_URLS,
-    SECRET_CONFIG_KEY,
-    SECRET_ENV_VAR,
-    V2_BASE_URL,
-)
-from census_source.versions import VERSIONS, ApiVersion
+from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
+from census_source.versions import VERSIONS, ApiVersion, placeholders
 from syncruns_common import tokens, window
 from syncruns_common.sync_ids import SyncIdsInput
 from syncruns_common.sync_ids import normalize_sync_ids as sync_ids_of
@@ -26,6 +23,8 @@ __all__ = [
     "resolve_base_url",
     "validate_api_key",
     "validate_group_id",
+    "validate_group_ids",
+    "with_v2_paths",
 ]
 
 _URL_WORDS = UrlWords(
@@ -60,34 +59,125 @@ def parse_api_version(api_version: object) -> ApiVersion:
 
 
 def validate_group_id(group_id: object, version: ApiVersion) -> str | None:
-    """The workspace (group) to scope v2 to, or None for every group the token can see."""
-    if group_id is None or (isinstance(group_id, str) and not group_id.strip()):
+    """The one group (workspace) to scope v2 to, or None for every group the token can see."""
+    groups = validate_group_ids(None, group_id, version)
+    return None if groups is None else groups[0]
+
+
+def validate_group_ids(
+    group_ids: object, group_id: object, version: ApiVersion
+) -> tuple[str, ...] | None:
+    """The groups to load (v2), in order without repeats; None for every group the token sees.
+
+    `group_id` is the single-value alias; the CLI passes its repeated `--group-id` there as a list.
+    """
+    named = [
+        (key, _group_values(value, key))
+        for key, value in (("group_ids", group_ids), ("group_id", group_id))
+    ]
+    given = [(key, values) for key, values in named if values]
+    if len(given) > 1:
+        raise CensusConfigError(
+            "sources.census.group_ids and sources.census.group_id are both set: keep one"
+        )
+    if not given:
+        if version.group_required_on:
+            raise CensusConfigError(
+                f"Census API {version.name} needs a group id: set sources.census.group_id "
+                f"(several: group_ids; CLI --group-id); {v2_facts.GROUP_LOOKUP_HINT}"
+            )
         return None
-    text = str(group_id).strip()
+    key, values = given[0]
     if version.name != "v2":
         raise CensusConfigError(
-            "sources.census.group_id applies only to API v2: set sources.census.api_version "
-            "to 'v2' or remove group_id (a v1 workspace token is already scoped)"
+            f"sources.census.{key} applies only to API v2: set sources.census.api_version "
+            f"to 'v2' or remove {key} (a v1 workspace token is already scoped)"
         )
-    if isinstance(group_id, bool) or not text.isprintable() or any(ch.isspace() for ch in text):
-        raise CensusConfigError(f"sources.census.group_id {group_id!r} is not a valid group id")
-    return text
+    return tuple(dict.fromkeys(values))
+
+
+def _group_values(value: object, key: str) -> list[str]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    items = [value] if isinstance(value, str | int) else value
+    if isinstance(value, bool) or not isinstance(items, Sequence):
+        raise CensusConfigError(f"sources.census.{key} {value!r} is not a valid group id")
+    texts = []
+    for item in items:
+        text = str(item).strip()
+        if (
+            isinstance(item, bool)
+            or not isinstance(item, str | int)
+            or not text
+            or not text.isprintable()
+            or any(ch.isspace() for ch in text)
+        ):
+            raise CensusConfigError(f"sources.census.{key} {item!r} is not a valid group id")
+        texts.append(text)
+    return texts
+
+
+def with_v2_paths(
+    version: ApiVersion, v2_paths: object, groups: tuple[str, ...] | None
+) -> ApiVersion:
+    """`version` with the endpoints `sources.census.v2_paths` moves (v2 only), each path checked."""
+    if v2_paths is None or v2_paths == {}:
+        return version
+    key = "sources.census.v2_paths"
+    if version.name != "v2":
+        raise CensusConfigError(
+            f"{key} applies only to API v2: set sources.census.api_version to 'v2' or remove it"
+        )
+    if not isinstance(v2_paths, Mapping):
+        raise CensusConfigError(
+            f'{key} must map endpoint names to paths, e.g. {{syncs = "/activation_syncs"}}'
+        )
+    names = ", ".join(v2_facts.ENDPOINTS)
+    for endpoint, template in v2_paths.items():
+        if endpoint not in v2_facts.REQUIRED_PLACEHOLDERS:
+            raise CensusConfigError(f"{key} has no endpoint {endpoint!r}: use {names}")
+        _check_path(f"{key}.{endpoint}", endpoint, template, groups)
+    return version.with_paths({str(name): str(path) for name, path in v2_paths.items()})
+
+
+def _check_path(key: str, endpoint: str, template: object, groups: object) -> None:
+    required = v2_facts.REQUIRED_PLACEHOLDERS[endpoint]
+    allowed = (*required, v2_facts.GROUP_PLACEHOLDER)
+    example = v2_facts.V2_PATHS[endpoint]
+    if not isinstance(template, str) or not template.startswith("/") or "?" in template:
+        raise CensusConfigError(f"{key} must be a path starting with / (e.g. {example!r})")
+    if not template.isprintable() or any(ch.isspace() for ch in template):
+        raise CensusConfigError(f"{key} {template!r} must not hold blanks or control characters")
+    try:
+        fields = placeholders(template)
+    except ValueError:
+        raise CensusConfigError(f"{key} {template!r} has an unclosed {{ or }}") from None
+    unknown = [name for name in fields if name not in allowed]
+    if unknown:
+        choices = ", ".join("{" + name + "}" for name in allowed)
+        raise CensusConfigError(f"{key} uses {{{unknown[0]}}}: it may hold only {choices}")
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise CensusConfigError(f"{key} must hold {{{missing[0]}}} (e.g. {example!r})")
+    if endpoint == v2_facts.SYNCS and v2_facts.GROUP_PLACEHOLDER in fields and not groups:
+        raise CensusConfigError(
+            f"{key} holds {{group_id}}: set sources.census.group_id (or group_ids) to the "
+            "group(s) to load"
+        )
 
 
 def resolve_base_url(region: str, base_url: str | None, version: ApiVersion | None = None) -> str:
-    """Pick the API root from `base_url`, or `region` (v1) / the v2 root; refuse plain http off
-    loopback and a base_url that names the other API version."""
+    """Pick the API root from `base_url`, else the version's root for `region`; refuse plain
+    http off loopback and a base_url that names the other API version."""
     version = version or VERSIONS["v1"]
-    if (base_url is None or not str(base_url).strip()) and version.name == "v2":
-        return V2_BASE_URL
     if base_url is None or not str(base_url).strip():
         key = str(region).strip().lower()
-        if key not in REGION_BASE_URLS:
-            choices = " or ".join(repr(name) for name in REGION_BASE_URLS)
+        if key not in version.roots:
+            choices = " or ".join(repr(name) for name in version.roots)
             raise CensusConfigError(
                 f"Unknown region {region!r}: set sources.census.region to {choices}"
             )
-        return REGION_BASE_URLS[key]
+        return version.roots[key]
     url = str(base_url).strip().rstrip("/")
     parts = check_base_url(url, CensusConfigError, _URL_WORDS)
     for other in VERSIONS:

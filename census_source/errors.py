@@ -27,3 +27,11 @@ class CensusNotFoundError(CensusSourceError):
 
 class CensusGoneError(CensusSourceError):
     """The API answered 410: the data asked for (a run's records) is past its retention."""
+
+
+class CensusV1RetiredError(CensusConfigError):
+    """Census refused a v1 request because API v1 is retired: the fix is to switch to v2."""
+
+
+class CensusGroupError(CensusConfigError):
+    """API v2 needs a group (`group_id`) for a request, or refused the one it was given."""

@@ -13,8 +13,21 @@ from census_source.arrow_pages import KnownTypes, reasons_table, runs_table
 from census_source.backfill import BackfillProgress
 from census_source.client import CensusApi
 from census_source.cursor import SyncCursor
-from census_source.errors import CensusAuthError, CensusNotFoundError, CensusSourceError
-from census_source.ids import IdCodec, dataset_id_type, id_codec
+from census_source.errors import (
+    CensusAuthError,
+    CensusConfigError,
+    CensusNotFoundError,
+    CensusResponseError,
+    CensusSourceError,
+)
+from census_source.ids import (
+    CURSORS_API_VERSION,
+    IdCodec,
+    cursors_api_version,
+    dataset_id_type,
+    id_codec,
+    renumbered_syncs,
+)
 from census_source.reader import SyncRunReader, read_window
 from census_source.records import (
     RECORD_COLUMNS,
@@ -26,7 +39,7 @@ from census_source.records import (
     wanted_statuses,
 )
 from census_source.tables import REASON_COLUMNS, REASONS_TABLE
-from census_source.versions import V1, ApiVersion, retirement_notice
+from census_source.versions import V1, ApiVersion, IdType, retirement_notice
 from syncruns_common.contract import Notice, record_notice
 from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
@@ -104,6 +117,7 @@ def sync_run_tables(
     schema = dlt.current.source_schema()
     id_type = dataset_id_type(schema, options.version)
     codec = id_codec(id_type)
+    _refuse_renumbered_syncs(resource_state, state, syncs, id_type, options.version)
     ledger = RecordsLedger(resource_state, options.records_retention)
     records_done: frozenset[str] = frozenset()
     if options.include_records:
@@ -136,7 +150,9 @@ def sync_run_tables(
 
     load_id = str(dlt.current.load_package_state()["load_id"])
 
-    failures = SyncFailures(metrics, CensusNotFoundError, CensusAuthError, CensusSourceError)
+    failures = SyncFailures(
+        metrics, CensusNotFoundError, CensusAuthError, CensusSourceError, _runs_path_error
+    )
     tally = VerbatimTally(metrics, "census")
     record_guard = RowGuard(RECORDS_TABLE, RECORD_KINDS, tally, id_key="sync_run_id")
     run_types, reason_types = KnownTypes(schema, "sync_runs"), KnownTypes(schema, REASONS_TABLE)
@@ -177,6 +193,31 @@ def sync_run_tables(
     if progress is not None and metrics[BACKFILL_REMAINING] == 0:
         progress.finish()
     failures.raise_if_all_failed(len(sync_ids))
+
+
+def _refuse_renumbered_syncs(
+    resource_state: dict[str, Any],
+    state: Mapping[str, Any],
+    syncs: Sequence[Mapping[str, Any]],
+    id_type: IdType,
+    version: ApiVersion,
+) -> None:
+    """Stop before anything is read when this API version renumbered the syncs (ids.py), else
+    record which API version the cursors are now written by."""
+    written_by = cursors_api_version(resource_state, id_type)
+    listed = [str(sync["id"]) for sync in syncs]
+    stop = renumbered_syncs(state.keys(), listed, written_by, version.name)
+    if stop is not None:
+        raise CensusConfigError(stop)
+    resource_state[CURSORS_API_VERSION] = version.name
+
+
+def _runs_path_error(syncs: int) -> CensusResponseError:
+    return CensusResponseError(
+        f"the runs of every sync listed ({syncs}) answered 404: the sync-runs endpoint is not "
+        "at this path; on API v2 set sources.census.v2_paths.sync_runs (README 'Census API "
+        "v2'), else check sources.census.base_url"
+    )
 
 
 def _canonical_ids(runs: list[dict[str, Any]], sync_id: str, codec: IdCodec) -> None:

@@ -7,8 +7,6 @@ REGION_BASE_URLS: Final[dict[str, str]] = {
     "us": "https://app.getcensus.com/api/v1",
     "eu": "https://app-eu.getcensus.com/api/v1",
 }
-# API v2 has one root for every region (Census's Terraform provider: "no regional variants").
-V2_BASE_URL: Final = "https://app.getcensus.com/api/v2"
 API_VERSIONS: Final = ("v1", "v2")
 DEFAULT_API_VERSION: Final = "v1"
 # Census retires API v1 on this day; runs on v1 from V1_WARN_FROM on carry a warning.

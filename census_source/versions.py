@@ -1,36 +1,61 @@
-"""What differs between Census API v1 and v2, kept in one place.
+"""What differs between Census API v1 and v2, as one ApiVersion each.
 
-Documented: v2 lives at one root (`https://app.getcensus.com/api/v2`, no regional hosts), takes
-a personal access token as Bearer (no workspace tokens), objects carry a string `group_id` (a
-Fivetran group is a Census workspace), and the envelope and pagination are those of v1.
-Assumed (not documented at the time of writing; see README "Census API v2"): the list, fetch and
-records paths are those of v1; the workspace scope is the `group_id` query parameter of the sync
-list; ids may arrive as strings, so v2 loads them as text unless the dataset already holds them
-as integers (a dataset migrated from v1).
+v1 is documented; every v2 value comes from census_source/v2_facts.py, where each fact keeps its
+evidence. A user's `sources.census.v2_paths` makes a copy of V2 with those paths (`with_paths`).
 """
 
-from dataclasses import dataclass
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
+from urllib.parse import quote
 
-from census_source.settings import V1_RETIRED_ON, V1_WARN_FROM
+from census_source import v2_facts
+from census_source.settings import REGION_BASE_URLS, V1_RETIRED_ON, V1_WARN_FROM
 
 IdType = Literal["bigint", "text"]
 
 
 @dataclass(frozen=True)
 class ApiVersion:
-    """One Census API version: how to authenticate, scope and type what it returns."""
+    """One Census API version: roots, paths, token kind, group scope and id types."""
 
     name: str
     token_kind: str
     other_token_kind: str
     new_dataset_id_type: IdType
     numeric_ids: bool
+    roots: Mapping[str, str]
+    paths: Mapping[str, str]
+    group_sent_on: frozenset[str] = field(default_factory=frozenset)
+    group_required_on: frozenset[str] = field(default_factory=frozenset)
 
-    def sync_list_params(self, group_id: str | None) -> dict[str, str]:
-        """Query parameters that scope the sync list to one workspace."""
-        return {"group_id": group_id} if group_id is not None else {}
+    def path(self, endpoint: str, group_id: str | None = None, **ids: str) -> str:
+        """The path of `endpoint` with its ids (each one quoted as one URL segment)."""
+        values = {name: quote(str(value), safe="") for name, value in ids.items()}
+        if group_id is not None:
+            values[v2_facts.GROUP_PLACEHOLDER] = quote(group_id, safe="")
+        return self.paths[endpoint].format_map(values)
+
+    def path_needs_group(self, endpoint: str) -> bool:
+        """Whether the path of `endpoint` holds {group_id}."""
+        return v2_facts.GROUP_PLACEHOLDER in placeholders(self.paths[endpoint])
+
+    def params(self, endpoint: str, group_id: str | None) -> dict[str, str]:
+        """The group query parameter `endpoint` carries (none when the group is unknown)."""
+        if group_id is None or endpoint not in self.group_sent_on:
+            return {}
+        return {v2_facts.GROUP_PARAM: group_id}
+
+    def with_paths(self, paths: Mapping[str, str]) -> "ApiVersion":
+        """This version with some endpoints at other paths."""
+        return replace(self, paths={**self.paths, **paths}) if paths else self
+
+
+def placeholders(template: str) -> list[str]:
+    """The `{name}` fields of a path template (ValueError when it is not one)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
 V1 = ApiVersion(
@@ -39,20 +64,26 @@ V1 = ApiVersion(
     other_token_kind="personal access token",
     new_dataset_id_type="bigint",
     numeric_ids=True,
+    roots=REGION_BASE_URLS,
+    paths=v2_facts.V1_PATHS,
 )
 V2 = ApiVersion(
     name="v2",
     token_kind="personal access token",
     other_token_kind="workspace API token",
-    new_dataset_id_type="text",
-    numeric_ids=False,
+    new_dataset_id_type=v2_facts.NEW_DATASET_ID_TYPE,
+    numeric_ids=v2_facts.NUMERIC_IDS,
+    roots=v2_facts.V2_ROOTS,
+    paths=v2_facts.V2_PATHS,
+    group_sent_on=v2_facts.GROUP_SENT_ON,
+    group_required_on=v2_facts.GROUP_REQUIRED_ON,
 )
 VERSIONS = {version.name: version for version in (V1, V2)}
 
 
 def retirement_notice(version: ApiVersion, today: date) -> str | None:
     """A warning for loads on API v1 from a month before its retirement; None otherwise."""
-    if version is not V1 or today < V1_WARN_FROM:
+    if version.name != V1.name or today < V1_WARN_FROM:
         return None
     when = "was retired" if today >= V1_RETIRED_ON else "will be retired"
     return (

@@ -26,9 +26,9 @@ def test_api_versions_parse_and_unknown_ones_name_the_setting() -> None:
         parse_api_version("v3")
 
 
-def test_v2_has_one_root_and_a_base_url_must_match_the_version() -> None:
+def test_v2_has_a_root_per_region_and_a_base_url_must_match_the_version() -> None:
     assert resolve_base_url("us", None, V2) == "https://app.getcensus.com/api/v2"
-    assert resolve_base_url("eu", None, V2) == "https://app.getcensus.com/api/v2"
+    assert resolve_base_url("eu", None, V2) == "https://app-eu.getcensus.com/api/v2"
     assert resolve_base_url("eu", None, V1) == "https://app-eu.getcensus.com/api/v1"
     assert resolve_base_url("us", "http://127.0.0.1:9/api/v2", V2) == "http://127.0.0.1:9/api/v2"
     with pytest.raises(CensusConfigError, match=r"ends with /api/v1 but sources\.census"):
