@@ -1,6 +1,6 @@
 """`syncruns`: load sync-run history (Census, Hightouch, Files.com) with dlt.
 
-Commands: scheduled run, backfill, demo, report, check; `--source` picks the source.
+Commands: scheduled run, backfill, demo, report, check, doctor; `--source` picks the source.
 
 Exit codes: 0 ok, 2 bad input or config, 3 authentication, 4 API unreachable after retries,
 5 partial load (some syncs failed after retries, the rest loaded), 6 unhealthy (`check`),
@@ -27,6 +27,7 @@ from pipelines.destinations import (
     checked_destination,
     duckdb_destination,
 )
+from pipelines.doctor import add_doctor_command, command_doctor
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.health_cli import add_health_commands, command_check, command_report
 from pipelines.health_views import drop_health_views, health_views_exist, refresh_health_views
@@ -79,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--api-version", default=None, help="Census API v1 (workspace token) or v2 (personal token)"
     )
-    common.add_argument("--group-id", default=None, help="API v2: only this group (workspace)")
+    common.add_argument(
+        "--group-id",
+        action="append",
+        default=None,
+        help="API v2: only this group (workspace); repeat for more",
+    )
     common.add_argument(
         "--records",
         action="store_true",
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=7, help="simulated workspace seed")
     add_health_commands(commands, common)
+    add_doctor_command(commands, common)
     return parser
 
 
@@ -279,6 +286,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SourceSpec], ExitCode]] = {
     "demo": command_demo,
     "report": lambda args, spec: command_report(args, make_pipeline(args, args.pipeline_name)),
     "check": lambda args, spec: command_check(args, make_pipeline(args, args.pipeline_name)),
+    "doctor": command_doctor,
 }
 
 

@@ -1,0 +1,118 @@
+"""`syncruns doctor`: check settings, token, API and destination before the first load.
+
+Prints a table of ✓ / ✗ (with the fix for each ✗), or with `--json` one JSON document; exits 0
+when ready, else with the code of the first ✗ (2 bad input, 3 authentication, 4 unreachable,
+1 anything else). Nothing is loaded and no pipeline state is changed.
+"""
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.destinations import duckdb_destination
+from pipelines.doctor_report import DoctorReport, can_print_symbols
+from pipelines.exit_codes import ExitCode
+from pipelines.sources import SourceSpec, UsageError
+
+# the flag each setting of the command line came from, as the settings table names it
+FLAGS = {
+    "base_url": "--base-url",
+    "region": "--region",
+    "api_version": "--api-version",
+    "group_id": "--group-id",
+    "sync_ids": "--sync-id",
+}
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def add_doctor_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add `doctor` to the `syncruns` subcommands."""
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check settings, token, API and destination before the first load",
+    )
+    doctor.add_argument(
+        "--json", action="store_true", help="print one JSON document (shape: see README)"
+    )
+
+
+def _census(**options: Any) -> DoctorReport:
+    from census_source.doctor import diagnose
+
+    return diagnose(**options)
+
+
+def _hightouch(**options: Any) -> DoctorReport:
+    from hightouch_source.doctor import diagnose
+
+    return diagnose(**options)
+
+
+def _files_com(**options: Any) -> DoctorReport:
+    from files_com_source.doctor import diagnose
+
+    return diagnose(**options)
+
+
+DIAGNOSE: dict[str, Callable[..., DoctorReport]] = {
+    "census": _census,
+    "hightouch": _hightouch,
+    "files_com": _files_com,
+}
+
+
+def command_doctor(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
+    """Run the checks of the chosen source and print the report."""
+    options = {key: value for key, value in spec.options(args).items() if key in FLAGS}
+    flags = {key: FLAGS[key] for key in options}
+    for name, flag in (("dataset", "--dataset"), ("pipeline_name", "--pipeline-name")):
+        if not _NAME_PATTERN.match(getattr(args, name)):
+            raise UsageError(
+                f"{flag} {getattr(args, name)!r} is not a valid name: use letters, digits and "
+                "underscores, starting with a letter"
+            )
+    report = DIAGNOSE[spec.name](
+        **options,
+        destination=_destination(args),
+        dataset_name=args.dataset,
+        pipeline_name=args.pipeline_name,
+        flags={**flags, **_target_flags(args, spec)},
+    )
+    if args.json:
+        print(report.to_json())
+    else:
+        print(report.render(ascii_only=not can_print_symbols(sys.stdout)))
+    return report.exit_code
+
+
+def _target_flags(args: argparse.Namespace, spec: SourceSpec) -> dict[str, str]:
+    """The target settings that differ from the source's defaults, so came from a flag."""
+    flags = {}
+    if args.destination != "duckdb":
+        flags["destination"] = "--destination"
+    if args.dataset != spec.dataset:
+        flags["dataset"] = "--dataset"
+    if args.pipeline_name != spec.pipeline_name:
+        flags["pipeline_name"] = "--pipeline-name"
+    return flags
+
+
+def _destination(args: argparse.Namespace) -> Any:
+    """The destination `run` would load into (DuckDB: the file, resolved here)."""
+    if args.destination != "duckdb":
+        if args.duckdb_path:
+            raise UsageError("--duckdb-path applies only with --destination duckdb")
+        return args.destination
+    path = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
+    if path.stem == args.dataset:
+        raise UsageError(
+            f"--dataset {args.dataset!r} equals the DuckDB file name {path.name!r}, which DuckDB "
+            "cannot load into: pick another --dataset or --duckdb-path"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+    return duckdb_destination(path.resolve(), args.duckdb_memory_limit)
