@@ -80,7 +80,7 @@ def _read(args: argparse.Namespace, pipeline: dlt.Pipeline, now: datetime) -> He
             )
     # recreated first, so they show every source loaded into the destination by now
     create_health_views(pipeline, sources_seen_from(args.source))
-    return read_health(pipeline, sync_ids=args.sync_ids, now=now)
+    return read_health(pipeline, sync_ids=args.sync_ids, now=now, source=args.source)
 
 
 def command_report(args: argparse.Namespace, pipeline: dlt.Pipeline) -> ExitCode:

@@ -33,13 +33,19 @@ def read_health(
     sync_ids: Sequence[str] | None = None,
     now: datetime | None = None,
     error_limit: int = ERROR_LIMIT,
+    source: str | None = None,
 ) -> HealthData:
-    """Read the health views (created first if missing), optionally for some syncs only."""
+    """Read the health views (created first if missing), optionally for some syncs only.
+
+    Sync ids are the ones of `source` when it is given (ids collide across sources).
+    """
     ensure_health_views(pipeline)
     with pipeline.sql_client() as client:
         where, params = "", list(sync_ids or [])
         if sync_ids:
             where = f" WHERE sync_id IN ({', '.join('%s' for _ in sync_ids)})"
+            if source is not None:
+                where, params = f"{where} AND source = %s", [*params, source]
 
         def rows(view: str, order: str, limit: str = "") -> list[dict[str, Any]]:
             table = client.make_qualified_table_name(view)
@@ -58,8 +64,9 @@ def read_health(
         where_text = f"dataset {client.dataset_name!r} on {pipeline.destination.destination_name}"
     missing = sorted(set(sync_ids or []) - {str(row["sync_id"]) for row in syncs})
     if missing:
+        kind = f"{source} sync" if source else "sync"
         raise UnknownSyncError(
-            f"--sync-id {', '.join(missing)}: no such sync in {where_text}; "
+            f"--sync-id {', '.join(missing)}: no such {kind} in {where_text}; "
             "leave --sync-id out to see every sync"
         )
     syncs.sort(key=severity)

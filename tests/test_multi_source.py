@@ -1,6 +1,7 @@
 """`--source census|hightouch|files_com`: each loads through the CLI, and the health views of
 every source's dataset show all three, with a `source` column."""
 
+import json
 import os
 import subprocess
 import sys
@@ -277,3 +278,27 @@ def test_a_missing_key_names_the_source_it_is_for(tmp_path: Path, source: str, s
                       cwd=tmp_path, env_key="UNUSED")  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == f"syncruns: error: {says}"
+
+
+def test_sync_ids_of_check_and_report_are_those_of_the_source_given(
+    tmp_path: Path, loaded: dict[str, list[dict[str, Any]]]
+) -> None:
+    """`check --source hightouch --sync-id 1001` checked Census sync 1001 too (ids collide)."""
+    shared = sorted(
+        {r["sync_id"] for r in loaded["census"]} & {r["sync_id"] for r in loaded["hightouch"]}
+    )[0]
+    strict = ("--max-consecutive-failures", "0", "--max-failure-rate", "0")
+    for source in ("hightouch", "census"):
+        result = syncruns("check", "--source", source, "--sync-id", shared, "--json", *strict,
+                          cwd=tmp_path, env_key="UNUSED")  # fmt: skip
+        assert result.returncode in (0, 6), result.stderr
+        document = json.loads(result.stdout)
+        assert document["syncs_checked"] == 1
+        assert {row["source"] for row in document["unhealthy"]} <= {source}
+    only_census = sorted({r["sync_id"] for r in loaded["census"]} - {shared})
+    missing = [i for i in only_census if i not in {r["sync_id"] for r in loaded["hightouch"]}]
+    if missing:
+        other = syncruns("report", "--source", "hightouch", "--sync-id", missing[0],
+                         cwd=tmp_path, env_key="UNUSED")  # fmt: skip
+        assert other.returncode == 2, other.stderr
+        assert f"--sync-id {missing[0]}: no such hightouch sync in dataset" in other.stderr
