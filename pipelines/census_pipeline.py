@@ -10,7 +10,9 @@ Failures print one line; `--debug` adds the traceback.
 
 import argparse
 import gc
+import os
 import re
+import select
 import sys
 import time
 import traceback
@@ -298,15 +300,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec = resolve_defaults(args)
-        return int(COMMANDS[args.command](args, spec))
+        code = int(COMMANDS[args.command](args, spec))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except UsageError as error:
         return _fail(args, error, ExitCode.BAD_INPUT, str(error))
     except KeyboardInterrupt:
         print("syncruns: interrupted", file=sys.stderr)
         return ExitCode.FAILED
+    except BrokenPipeError as error:
+        if not _stdout_closed():  # a socket, not the reader of our output
+            return _fail(args, error, *classify(error, _duckdb_path(args)))
+        # `syncruns report | head`: the reader has all it wanted; end quietly (README)
+        _silence_stdout()
+        return ExitCode.OK
     except Exception as error:
-        code, message = classify(error)
+        code, message = classify(error, _duckdb_path(args))
         return _fail(args, error, code, message)
+
+
+def _duckdb_path(args: argparse.Namespace) -> str | None:
+    """The DuckDB file the command used, as the user gave it (None: another destination)."""
+    if getattr(args, "destination", "duckdb") != "duckdb":
+        return None
+    if getattr(args, "duckdb_path", None):
+        return str(args.duckdb_path)
+    name = getattr(args, "pipeline_name", None)
+    return f"{name}.duckdb" if name else None
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of stdout has gone (a pipe whose other end is closed)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or stdout has no descriptor
+        return True
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _fail(args: argparse.Namespace, error: BaseException, code: ExitCode, message: str) -> int:

@@ -78,8 +78,11 @@ def causes(error: BaseException) -> Iterator[BaseException]:
         todo.extend([getattr(current, "exception", None), current.__cause__, current.__context__])
 
 
-def classify(error: BaseException) -> tuple[ExitCode, str]:
-    """The exit code and the one-line message for an error raised by a pipeline run."""
+def classify(error: BaseException, duckdb_path: str | None = None) -> tuple[ExitCode, str]:
+    """The exit code and the one-line message for an error raised by a pipeline run.
+
+    `duckdb_path` is the DuckDB file the command used (named when that file is unreadable).
+    """
     for cause in causes(error):
         if isinstance(cause, AUTH_ERRORS):
             return ExitCode.AUTH, str(cause)
@@ -100,7 +103,7 @@ def classify(error: BaseException) -> tuple[ExitCode, str]:
         if isinstance(cause, ConfigurationException):
             return ExitCode.BAD_INPUT, _config_message(cause)
         if isinstance(cause, DestinationConnectionError):
-            return _connection_message(cause)
+            return _connection_message(cause, duckdb_path)
         if isinstance(cause, CensusNotFoundError):
             return ExitCode.FAILED, (
                 f"{cause}: check sources.census.base_url (or --base-url / --region); "
@@ -130,24 +133,47 @@ def _coercion_message(error: ConfigValueCannotBeCoercedException) -> str:
     return f"{where} is not a valid {kind}: fix it in .dlt/config.toml or the environment"
 
 
-def _connection_message(error: DestinationConnectionError) -> tuple[ExitCode, str]:
-    """DuckDB cannot open its file (bad --duckdb-path, locked) or its settings; other clients."""
+# what DuckDB says of a file that is not (or no longer) a database it can read
+_UNREADABLE_FILE = (
+    "corrupt database file",
+    "not a valid duckdb database",
+    "could not read enough bytes",
+)
+
+
+def _connection_message(
+    error: DestinationConnectionError, duckdb_path: str | None = None
+) -> tuple[ExitCode, str]:
+    """DuckDB cannot open its file (bad --duckdb-path, locked, corrupt) or its settings."""
     inner = error.inner_exc
     reason = _one_line(str(inner))
+    lowered = reason.lower()
     if not isinstance(inner, duckdb.Error):
         return ExitCode.FAILED, (
             f"Cannot connect to the destination ({error.client_type}): {reason}: "
             "check its credentials and the network"
         )
-    if "could not set lock" in reason.lower():
+    if "could not set lock" in lowered:
         return ExitCode.FAILED, (
             f"The DuckDB file is in use by another process ({reason}): "
             "wait for that process to finish or close it, then run again"
         )
+    if any(marker in lowered for marker in _UNREADABLE_FILE):
+        name = f" {duckdb_path!r}" if duckdb_path else ""
+        return ExitCode.BAD_INPUT, (
+            f"Cannot open the DuckDB file{name}: it is not a readable DuckDB database ({reason}): "
+            "move it away (or restore a backup) and run again to start a new file, "
+            "or fix --duckdb-path to name another file"
+        )
+    if "memory" in lowered:
+        return ExitCode.BAD_INPUT, (
+            f"DuckDB refused its memory limit ({reason}): fix --duckdb-memory-limit (e.g. 160MB)"
+        )
     if isinstance(inner, duckdb.IOException):
         return ExitCode.BAD_INPUT, f"Cannot open the DuckDB file ({reason}): fix --duckdb-path"
+    name = f" {duckdb_path!r}" if duckdb_path else ""
     return ExitCode.BAD_INPUT, (
-        f"DuckDB refused its settings ({reason}): fix --duckdb-memory-limit (e.g. 160MB)"
+        f"DuckDB could not open the file{name} ({reason}): check --duckdb-path and its settings"
     )
 
 

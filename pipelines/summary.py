@@ -5,6 +5,8 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.utils import has_table_seen_data
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from census_source.runs import (
     API_WARNING,
@@ -123,8 +125,15 @@ def _scalar(pipeline: dlt.Pipeline, sql: str, *params: Any) -> int:
 
 
 def _table(pipeline: dlt.Pipeline, name: str) -> str | None:
+    """The qualified name of a table that holds data (None: not created in the destination).
+
+    A resource that yielded nothing (an empty workspace: no syncs, no runs) has a table in the
+    schema but none in the destination.
+    """
     schema = pipeline.default_schema if pipeline.default_schema_name else None
     if schema is None or name not in schema.tables:
+        return None
+    if not has_table_seen_data(schema.tables[name]):
         return None
     with pipeline.sql_client() as client:
         return str(client.make_qualified_table_name(name))
@@ -152,7 +161,10 @@ def _count_in_loads(
     marks = ", ".join("%s" for _ in load_ids)
     what = f"DISTINCT {distinct}" if distinct else "*"
     sql = f"SELECT COUNT({what}) FROM {table} WHERE _dlt_load_id IN ({marks}){condition}"
-    return _scalar(pipeline, sql, *load_ids)
+    try:
+        return _scalar(pipeline, sql, *load_ids)
+    except DatabaseUndefinedRelation:  # in the schema, never created: nothing loaded into it
+        return 0
 
 
 def sync_runs_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:

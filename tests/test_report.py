@@ -204,7 +204,7 @@ def test_report_html_and_sync_filter(loaded: Loaded) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--sync-id", "424242"), "--sync-id 424242: no such sync"),
+        (("--sync-id", "424242"), "--sync-id 424242: no such census sync"),
         (("--html", "missing/out.html"), "--html folder 'missing' does not exist"),
         (
             ("--duckdb-path", "nothing.duckdb"),
