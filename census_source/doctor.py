@@ -44,10 +44,10 @@ from census_source.reader import NEWEST_FIRST, created_at
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 from census_source.tables import RUN_COUNT_FIELDS, RUN_FLAG_FIELDS, RUN_TEXT_FIELDS, RUN_TIME_FIELDS
 from census_source.versions import VERSIONS, ApiVersion
-from pipelines.doctor_http import Recorder, rate_limit_row, reached, resolve_host, unreachable
-from pipelines.doctor_report import Check, DoctorReport, Status, fail, note, ok, skip, warn
-from pipelines.doctor_run import Probe, Target, compare_cursors, diagnose_source
-from pipelines.doctor_state import FoundState, resource_state
+from pipelines.doctor_http import rate_limit_row, reached, resolve_host, unreachable
+from pipelines.doctor_report import Check, DoctorReport, Status, fail, note, ok, skip, skipped, warn
+from pipelines.doctor_run import Probe, ProbeBase, Target, compare_cursors, diagnose_source
+from pipelines.doctor_state import FoundState, cursor_sync_ids, resource_state
 from pipelines.exit_codes import ExitCode
 from syncruns_common.contract import OrderCheck
 
@@ -115,7 +115,7 @@ def _token_kind(values: Mapping[str, Any]) -> str:
         return "API token"
 
 
-class CensusProbe:
+class CensusProbe(ProbeBase):
     """The Census parts of `diagnose()`."""
 
     name = "census"
@@ -123,13 +123,6 @@ class CensusProbe:
     secrets: Mapping[str, str] = {"api_key": "API token"}
     shown: tuple[str, ...] = ("api_version", "region", "base_url", "group_id")
     config_error: type[Exception] = CensusConfigError
-
-    def __init__(self) -> None:
-        self.recorder = Recorder()
-
-    def validate(self, values: Mapping[str, Any]) -> None:
-        """The source's own validation of every setting (no request is made)."""
-        census_source(**values)
 
     def probe(
         self, values: Mapping[str, Any], schema: Schema | None, state: FoundState | None
@@ -147,7 +140,7 @@ class CensusProbe:
         api = self._api(root, token, version, scope)
         dns = resolve_host(root, HOST_HINT)
         if dns is not None:
-            return Probe([dns, *_skipped("the host does not resolve", "token", "listing")])
+            return Probe([dns, *skipped("the host does not resolve", "token", "listing")])
         try:
             syncs, complete = _list_syncs(api)
         except CensusSourceError as error:
@@ -167,7 +160,7 @@ class CensusProbe:
             probe.listed_ids = {str(codec(sync.get("id"))) for sync in syncs}
         except CensusResponseError as error:
             probe.id_problem = str(error)
-        cursors = _cursor_ids(state)
+        cursors = cursor_sync_ids(state, "census")
         probe.checks.append(self._runs_row(api, syncs, selected, cursors, codec, id_type, probe))
         probe.checks.append(rate_limit_row(self.recorder, PUBLISHED))
         return probe
@@ -198,7 +191,7 @@ class CensusProbe:
                 ExitCode.BAD_INPUT,
             )
         row = compare_cursors(
-            _cursor_ids(state),
+            cursor_sync_ids(state, "census"),
             probe,
             f"API {version.name}",
             where,
@@ -225,11 +218,11 @@ class CensusProbe:
         values: Mapping[str, Any],
     ) -> list[Check]:
         if not self.recorder.count:
-            return [unreachable(root, error, HOST_HINT), *_skipped("no answer", "token", "listing")]
+            return [unreachable(root, error, HOST_HINT), *skipped("no answer", "token", "listing")]
         host = reached(root, self.recorder)
         if isinstance(error, CensusAuthError):
             token_row = self._token_rejected(error, root, token, version, values)
-            return [host, token_row, *_skipped("the token was not accepted", "listing", "runs")]
+            return [host, token_row, *skipped("the token was not accepted", "listing", "runs")]
         if isinstance(error, CensusV1RetiredError):
             return [
                 host,
@@ -254,7 +247,7 @@ class CensusProbe:
                 host,
                 ok("token", _accepted(version, root)),
                 fail("scope", str(error), fix, ExitCode.BAD_INPUT),
-                *_skipped("no group the API takes", "listing", "runs"),
+                *skipped("no group the API takes", "listing", "runs"),
             ]
         if isinstance(error, CensusConfigError):  # v2's sync list answered 404 (paths moved)
             return [
@@ -371,10 +364,6 @@ class CensusProbe:
 
 
 _ORDER_FIX = "report the answer to Census; the source stops this sync with the same error"
-
-
-def _skipped(why: str, *names: str) -> list[Check]:
-    return [skip(name, why) for name in names]
 
 
 def _accepted(version: ApiVersion, root: str) -> str:
@@ -500,12 +489,6 @@ def _scope_row(syncs: list[dict[str, Any]], version: ApiVersion, wanted: tuple[s
     )
 
 
-def _cursor_ids(state: FoundState | None) -> set[str]:
-    if state is None:
-        return set()
-    return set((resource_state(state.state, "census", "sync_runs").get("syncs") or {}).keys())
-
-
 def _dataset_history(schema: Schema | None) -> str | None:
     """Which API versions loaded the dataset, as its schema shows (None: nothing loaded)."""
     if schema is None or "sync_runs" not in schema.tables:
@@ -562,4 +545,4 @@ def _renumbered(
     id_type = dataset_id_type(schema or Schema("census"), version)
     cursors = resource_state(state.state, "census", "sync_runs")
     written_by = cursors_api_version(cursors, id_type)
-    return renumbered_syncs(_cursor_ids(state), listed, written_by, version.name)
+    return renumbered_syncs(cursor_sync_ids(state, "census"), listed, written_by, version.name)

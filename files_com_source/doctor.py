@@ -25,9 +25,9 @@ from files_com_source.errors import (
 from files_com_source.reader import ASCENDING, created_at, run_id_of
 from files_com_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 from files_com_source.tables import RUN_COLUMNS
-from pipelines.doctor_http import Recorder, rate_limit_row, reached, resolve_host, unreachable
-from pipelines.doctor_report import Check, DoctorReport, fail, note, ok, skip, warn
-from pipelines.doctor_run import Probe, Target, diagnose_source
+from pipelines.doctor_http import rate_limit_row, reached, resolve_host, unreachable
+from pipelines.doctor_report import Check, DoctorReport, fail, note, ok, skip, skipped, warn
+from pipelines.doctor_run import Probe, ProbeBase, Target, diagnose_source
 from pipelines.doctor_state import FoundState, resource_state
 from pipelines.exit_codes import ExitCode
 from syncruns_common.contract import OrderCheck
@@ -71,7 +71,7 @@ def diagnose(
     return diagnose_source(FilesComProbe(), explicit, flags or {}, target)
 
 
-class FilesComProbe:
+class FilesComProbe(ProbeBase):
     """The Files.com parts of `diagnose()`."""
 
     name = "files_com"
@@ -79,13 +79,6 @@ class FilesComProbe:
     secrets: Mapping[str, str] = {"api_key": "API key"}
     shown: tuple[str, ...] = ("subdomain", "base_url", "workspace_id")
     config_error: type[Exception] = FilesComConfigError
-
-    def __init__(self) -> None:
-        self.recorder = Recorder()
-
-    def validate(self, values: Mapping[str, Any]) -> None:
-        """The source's own validation of every setting (no request is made)."""
-        files_com_source(**values)
 
     def probe(
         self, values: Mapping[str, Any], schema: Schema | None, state: FoundState | None
@@ -98,7 +91,7 @@ class FilesComProbe:
         self.recorder.attach(api._client.session)  # the client's own session: retries seen too
         dns = resolve_host(root, HOST_HINT)
         if dns is not None:
-            return Probe([dns, *_skipped("the host does not resolve", "token", "listing")])
+            return Probe([dns, *skipped("the host does not resolve", "token", "listing")])
         runs: list[dict[str, Any]] = []
         pages_read = 0
         try:
@@ -145,10 +138,10 @@ class FilesComProbe:
         if isinstance(error, FilesComRegionError):
             return [
                 fail("host", str(error), "set base_url to your site's host", ExitCode.BAD_INPUT),
-                *_skipped("the site is locked to another host", "token", "listing"),
+                *skipped("the site is locked to another host", "token", "listing"),
             ]
         if not self.recorder.count:
-            return [unreachable(root, error, HOST_HINT), *_skipped("no answer", "token", "listing")]
+            return [unreachable(root, error, HOST_HINT), *skipped("no answer", "token", "listing")]
         host = reached(root, self.recorder)
         if isinstance(error, FilesComAuthError):
             return [
@@ -160,7 +153,7 @@ class FilesComProbe:
                     f"(env {SECRET_ENV_VAR})",
                     ExitCode.AUTH,
                 ),
-                *_skipped("the API key was not accepted", "listing", "runs"),
+                *skipped("the API key was not accepted", "listing", "runs"),
             ]
         code = ExitCode.UNREACHABLE if isinstance(error, FilesComUnreachableError) else 1
         return [
@@ -169,10 +162,6 @@ class FilesComProbe:
             fail("listing", str(error), "check the setting named above", ExitCode(code)),
             skip("runs", "no runs"),
         ]
-
-
-def _skipped(why: str, *names: str) -> list[Check]:
-    return [skip(name, why) for name in names]
 
 
 def _scope_row(workspace_id: int | None) -> Check:

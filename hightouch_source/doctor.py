@@ -25,10 +25,10 @@ from hightouch_source.errors import (
 from hightouch_source.ratelimit import SlidingWindowLimiter
 from hightouch_source.reader import ASCENDING_ID
 from hightouch_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
-from pipelines.doctor_http import Recorder, rate_limit_row, reached, resolve_host, unreachable
-from pipelines.doctor_report import Check, DoctorReport, fail, note, ok, skip, warn
-from pipelines.doctor_run import Probe, Target, compare_cursors, diagnose_source
-from pipelines.doctor_state import FoundState, resource_state
+from pipelines.doctor_http import rate_limit_row, reached, resolve_host, unreachable
+from pipelines.doctor_report import Check, DoctorReport, fail, note, ok, skip, skipped, warn
+from pipelines.doctor_run import Probe, ProbeBase, Target, compare_cursors, diagnose_source
+from pipelines.doctor_state import FoundState, cursor_sync_ids
 from pipelines.exit_codes import ExitCode
 from syncruns_common.contract import OrderCheck
 
@@ -76,7 +76,7 @@ def diagnose(
     return diagnose_source(HightouchProbe(), explicit, flags or {}, target)
 
 
-class HightouchProbe:
+class HightouchProbe(ProbeBase):
     """The Hightouch parts of `diagnose()`."""
 
     name = "hightouch"
@@ -84,13 +84,6 @@ class HightouchProbe:
     secrets: Mapping[str, str] = {"api_key": "workspace API key"}
     shown: tuple[str, ...] = ("base_url",)
     config_error: type[Exception] = HightouchConfigError
-
-    def __init__(self) -> None:
-        self.recorder = Recorder()
-
-    def validate(self, values: Mapping[str, Any]) -> None:
-        """The source's own validation of every setting (no request is made)."""
-        hightouch_source(**values)
 
     def probe(
         self, values: Mapping[str, Any], schema: Schema | None, state: FoundState | None
@@ -107,7 +100,7 @@ class HightouchProbe:
         self.recorder.attach(api._client.session)  # the client's own session: retries seen too
         dns = resolve_host(root, HOST_HINT)
         if dns is not None:
-            return Probe([dns, *_skipped("the host does not resolve", "token", "listing")])
+            return Probe([dns, *skipped("the host does not resolve", "token", "listing")])
         syncs: list[dict[str, Any]] = []
         complete = False
         try:
@@ -135,7 +128,9 @@ class HightouchProbe:
         listed = f"GET /api/v1/syncs: {len(syncs)} syncs ({pages_read}), documented data list"
         rows.append(ok("listing", listed))
         probe = Probe(rows, {_sync_id(sync) for sync in syncs}, complete)
-        probe.checks.append(self._runs_row(api, syncs, selected, _cursor_ids(state)))
+        probe.checks.append(
+            self._runs_row(api, syncs, selected, cursor_sync_ids(state, "hightouch"))
+        )
         probe.checks.append(rate_limit_row(self.recorder, PUBLISHED))
         return probe
 
@@ -144,7 +139,7 @@ class HightouchProbe:
     ) -> Check:
         """Whether the syncs with cursors are the ones the key lists now."""
         return compare_cursors(
-            _cursor_ids(state),
+            cursor_sync_ids(state, "hightouch"),
             probe,
             "this API key",
             state.where,
@@ -154,7 +149,7 @@ class HightouchProbe:
 
     def _listing_failed(self, error: HightouchSourceError, root: str) -> list[Check]:
         if not self.recorder.count:
-            return [unreachable(root, error, HOST_HINT), *_skipped("no answer", "token", "listing")]
+            return [unreachable(root, error, HOST_HINT), *skipped("no answer", "token", "listing")]
         host = reached(root, self.recorder)
         if isinstance(error, HightouchAuthError):
             return [
@@ -165,7 +160,7 @@ class HightouchProbe:
                     f"set a valid workspace API key in {SECRET_CONFIG_KEY} (env {SECRET_ENV_VAR})",
                     ExitCode.AUTH,
                 ),
-                *_skipped("the API key was not accepted", "listing", "runs"),
+                *skipped("the API key was not accepted", "listing", "runs"),
             ]
         code = ExitCode.UNREACHABLE if isinstance(error, HightouchUnreachableError) else 1
         fix = (
@@ -208,10 +203,6 @@ class HightouchProbe:
 
 
 _REPORT_FIX = "report the answer to Hightouch; the source stops this sync with the same error"
-
-
-def _skipped(why: str, *names: str) -> list[Check]:
-    return [skip(name, why) for name in names]
 
 
 def _read_runs(api: HightouchApi, sync_id: str) -> tuple[list[dict[str, Any]], int]:
@@ -268,9 +259,3 @@ def _candidates(
 def _sync_id(sync: Mapping[str, Any]) -> str:
     """A listed sync's id as the source keys its cursor (digits, no leading zeros)."""
     return str(int(str(sync["id"]).strip()))
-
-
-def _cursor_ids(state: FoundState | None) -> set[str]:
-    if state is None:
-        return set()
-    return set((resource_state(state.state, "hightouch", "sync_runs").get("syncs") or {}).keys())

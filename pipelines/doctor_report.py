@@ -97,6 +97,11 @@ def skip(name: str, why: str) -> Check:
     return Check(name, Status.SKIP, f"not checked: {why}")
 
 
+def skipped(why: str, *names: str) -> list[Check]:
+    """One `skip` row per check name, all for the same reason."""
+    return [skip(name, why) for name in names]
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting and where its value came from; secrets carry only their kind and length."""

@@ -94,6 +94,19 @@ class SourceProbe(Protocol):
         """The `state` row: whether a run continues from the stored cursors."""
 
 
+class ProbeBase:
+    """What every source's probe shares: its recorder, and validation by the source itself."""
+
+    factory: Any
+
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+
+    def validate(self, values: Mapping[str, Any]) -> None:
+        """The source's own validation of every setting (no request is made)."""
+        type(self).factory(**values)
+
+
 def diagnose_source(
     source: SourceProbe,
     explicit: Mapping[str, Any],

@@ -60,6 +60,13 @@ def resource_state(state: Mapping[str, Any], source: str, resource: str) -> dict
     return dict(resources.get(resource) or {})
 
 
+def cursor_sync_ids(state: FoundState | None, source: str) -> set[str]:
+    """The sync ids with a cursor in the `sync_runs` state of `source` (none without state)."""
+    if state is None:
+        return set()
+    return set((resource_state(state.state, source, "sync_runs").get("syncs") or {}).keys())
+
+
 def ownership(
     found: FoundState, source: str, dataset: str, destination_type: str | None, pipeline_name: str
 ) -> Check | None:

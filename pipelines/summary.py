@@ -17,7 +17,7 @@ from census_source.runs import (
     RECORDS_RUNS,
 )
 from syncruns_common.contract import CONTRACT_NOTICES
-from syncruns_common.partial import last_run_metrics
+from syncruns_common.partial import custom_metrics, last_run_metrics
 from syncruns_common.verbatim import VERBATIM_VALUES
 
 
@@ -108,13 +108,9 @@ def verbatim_line(counts: dict[str, int]) -> str:
 def verbatim_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     """Values kept verbatim in the last extract, by `table.column`, over every resource."""
     counts: dict[str, int] = {}
-    trace = pipeline.last_trace
-    extract = trace.last_extract_info if trace else None
-    for step_metrics in extract.metrics.values() if extract else []:
-        for metrics in step_metrics:
-            for resource in metrics["resource_metrics"].values():
-                for name, count in resource.custom_metrics.get(VERBATIM_VALUES, {}).items():
-                    counts[name] = counts.get(name, 0) + int(count)
+    for _, metrics in custom_metrics(pipeline):
+        for name, count in metrics.get(VERBATIM_VALUES, {}).items():
+            counts[name] = counts.get(name, 0) + int(count)
     return counts
 
 

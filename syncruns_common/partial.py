@@ -6,6 +6,7 @@ did not move; the next run catches them up). The load is logged at ERROR naming 
 equivalent of the CLI's exit code 5.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
@@ -27,16 +28,22 @@ class PartialLoadError(RuntimeError):
         )
 
 
-def last_run_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:
-    """The custom metrics of the `sync_runs` resource in the pipeline's last extract."""
-    merged: dict[str, Any] = {}
+def custom_metrics(pipeline: dlt.Pipeline) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(resource name, its custom metrics) for each resource of the pipeline's last extract."""
     trace = pipeline.last_trace
     extract = trace.last_extract_info if trace else None
     for step_metrics in extract.metrics.values() if extract else []:
         for metrics in step_metrics:
-            custom = metrics["resource_metrics"].get(SYNC_RUNS)
-            if custom is not None:
-                merged.update(custom.custom_metrics)
+            for name, resource in metrics["resource_metrics"].items():
+                yield name, resource.custom_metrics
+
+
+def last_run_metrics(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The custom metrics of the `sync_runs` resource in the pipeline's last extract."""
+    merged: dict[str, Any] = {}
+    for name, metrics in custom_metrics(pipeline):
+        if name == SYNC_RUNS:
+            merged.update(metrics)
     return merged
 
 
