@@ -35,7 +35,7 @@ from pipelines.health_cli import add_health_commands, command_check, command_rep
 from pipelines.health_views import drop_health_views, health_views_exist, refresh_health_views
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
-from pipelines.sources import SOURCES, SourceSpec, UsageError
+from pipelines.sources import SOURCES, SourceSpec, UsageError, duckdb_file
 from pipelines.summary import RunSummary, combined, count_runs, render, summarize
 
 DEFAULT_SOURCE = "census"
@@ -139,14 +139,7 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
         )
     destination: Any = args.destination
     if args.destination == "duckdb":
-        path = Path(args.duckdb_path or f"{pipeline_name}.duckdb")
-        if path.stem == args.dataset:
-            raise UsageError(
-                f"--dataset {args.dataset!r} equals the DuckDB file name {path.name!r}, "
-                "which DuckDB cannot load into: pick another --dataset or --duckdb-path"
-            )
-        if not path.parent.is_dir():
-            raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+        path = duckdb_file(args.duckdb_path, pipeline_name, args.dataset)
         if args.command in READS_ONLY or args.command == "demo":
             # dlt resolves a relative path against the folder of the pipeline's first run; these
             # commands mean the file here (run/backfill keep dlt's rule: it guards the cursors)

@@ -9,13 +9,12 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pipelines.destinations import duckdb_destination
 from pipelines.doctor_report import DoctorReport, can_print_symbols
 from pipelines.exit_codes import ExitCode
-from pipelines.sources import SourceSpec, UsageError
+from pipelines.sources import SourceSpec, UsageError, duckdb_file
 
 # the flag each setting of the command line came from, as the settings table names it
 FLAGS = {
@@ -107,12 +106,5 @@ def _destination(args: argparse.Namespace) -> Any:
         if args.duckdb_path:
             raise UsageError("--duckdb-path applies only with --destination duckdb")
         return args.destination
-    path = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
-    if path.stem == args.dataset:
-        raise UsageError(
-            f"--dataset {args.dataset!r} equals the DuckDB file name {path.name!r}, which DuckDB "
-            "cannot load into: pick another --dataset or --duckdb-path"
-        )
-    if not path.parent.is_dir():
-        raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+    path = duckdb_file(args.duckdb_path, args.pipeline_name, args.dataset)
     return duckdb_destination(path.resolve(), args.duckdb_memory_limit)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 # Flags that only the Census source understands, with the setting each one sets.
@@ -22,6 +23,19 @@ CENSUS_ONLY_FLAGS = {
 
 class UsageError(Exception):
     """A command-line value is invalid; the message names the flag to fix."""
+
+
+def duckdb_file(duckdb_path: str | None, pipeline_name: str, dataset: str) -> Path:
+    """The DuckDB file of `--duckdb-path` (default `<pipeline-name>.duckdb`), checked."""
+    path = Path(duckdb_path or f"{pipeline_name}.duckdb")
+    if path.stem == dataset:
+        raise UsageError(
+            f"--dataset {dataset!r} equals the DuckDB file name {path.name!r}, "
+            "which DuckDB cannot load into: pick another --dataset or --duckdb-path"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--duckdb-path folder {str(path.parent)!r} does not exist")
+    return path
 
 
 @dataclass
