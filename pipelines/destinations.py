@@ -1,7 +1,9 @@
 """Destination set-up shared by the CLI and the benchmarks."""
 
+import tempfile
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import dlt
 from dlt.common.destination import Destination
@@ -13,10 +15,20 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 DEFAULT_DUCKDB_MEMORY_LIMIT = "160MB"
 
 
-def duckdb_destination(path: Path, memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT) -> Any:
-    """A DuckDB destination on `path`, with DuckDB's memory ceiling set (None = DuckDB's)."""
-    config = {"memory_limit": memory_limit} if memory_limit else None
-    return dlt.destinations.duckdb(credentials=DuckDbCredentials(str(path), global_config=config))
+def duckdb_destination(
+    path: Path, memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT, read_only: bool = False
+) -> Any:
+    """A DuckDB destination on `path`, with DuckDB's memory ceiling set (None = DuckDB's).
+
+    `read_only` opens the file for reading only: it works while other readers hold the file,
+    and on a read-only mount; a writer holding it still makes the open fail at once.
+    """
+    config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+    if read_only:
+        # DuckDB spills next to the file (`<file>.tmp`), which a read-only mount refuses
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"syncruns-{uuid4().hex}.tmp")
+    credentials = DuckDbCredentials(str(path), read_only=read_only, global_config=config or None)
+    return dlt.destinations.duckdb(credentials=credentials)
 
 
 def checked_destination(reference: str, dataset: str) -> Any:

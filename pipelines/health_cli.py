@@ -21,7 +21,6 @@ from pipelines.exit_codes import ExitCode
 from pipelines.health_views import (
     HealthViewsError,
     NoRunDataError,
-    create_health_views,
     dialect_of,
     sources_seen_from,
 )
@@ -78,9 +77,16 @@ def _read(args: argparse.Namespace, pipeline: dlt.Pipeline, now: datetime) -> He
                 f"No DuckDB file {str(path)!r}: run `syncruns run` first, "
                 "or point --duckdb-path (or --pipeline-name) at your data"
             )
-    # recreated first, so they show every source loaded into the destination by now
-    create_health_views(pipeline, sources_seen_from(args.source))
-    return read_health(pipeline, sync_ids=args.sync_ids, now=now, source=args.source)
+    # the views' SQL over every source loaded into the destination by now, run in place of
+    # the views: nothing is written, so a file open read-only elsewhere (or on a read-only
+    # mount) reads the same
+    return read_health(
+        pipeline,
+        sync_ids=args.sync_ids,
+        now=now,
+        source=args.source,
+        sources=sources_seen_from(args.source),
+    )
 
 
 def command_report(args: argparse.Namespace, pipeline: dlt.Pipeline) -> ExitCode:

@@ -171,26 +171,43 @@ def create_health_views(
     """
     dialect = dialect_of(pipeline)
     with pipeline.sql_client() as client, _dataset_of(client, dataset):
-        runs_parts, syncs_parts = [], []
-        for source in sources:
-            tables = _existing_tables(client, source.dataset or client.dataset_name)
-            if source.runs_table not in tables and source.syncs_table not in tables:
-                continue
-            runs_parts.append(_source_runs(client, source, tables))
-            syncs_parts.append(_source_syncs(client, source, tables))
-        if not runs_parts:
-            raise NoRunDataError(
-                f"Dataset {client.dataset_name!r} has no loaded sync runs yet: "
-                "run `syncruns run` (or `syncruns demo`) first"
-            )
         statements = []
-        for name, body in view_bodies(dialect, runs_parts, syncs_parts, now).items():
+        for name, body in loaded_view_bodies(client, dialect, sources, now).items():
             qualified = client.make_qualified_table_name(name)
             statements += [f"DROP VIEW IF EXISTS {qualified}", f"CREATE VIEW {qualified} AS {body}"]
         with client.begin_transaction():
             for statement in statements:
                 client.execute_sql(statement)
     return list(VIEW_NAMES)
+
+
+def loaded_view_bodies(
+    client: Any, dialect: Dialect, sources: Sequence[RunSource], now: datetime | None = None
+) -> dict[str, str]:
+    """The SELECT of each view over the sources loaded in the client's destination.
+
+    Reads only (the tables that exist), so a read-only connection can run the views' SQL
+    without creating them. Sources without loaded tables are left out; with none at all,
+    NoRunDataError.
+    """
+    runs_parts, syncs_parts = [], []
+    for source in sources:
+        tables = _existing_tables(client, source.dataset or client.dataset_name)
+        if source.runs_table not in tables and source.syncs_table not in tables:
+            continue
+        runs_parts.append(_source_runs(client, source, tables))
+        syncs_parts.append(_source_syncs(client, source, tables))
+    if not runs_parts:
+        raise no_run_data(client)
+    return view_bodies(dialect, runs_parts, syncs_parts, now)
+
+
+def no_run_data(client: Any) -> NoRunDataError:
+    """The error for a dataset (the client's) with no loaded sync runs."""
+    return NoRunDataError(
+        f"Dataset {client.dataset_name!r} has no loaded sync runs yet: "
+        "run `syncruns run` (or `syncruns demo`) first"
+    )
 
 
 def drop_health_views(pipeline: dlt.Pipeline) -> None:

@@ -4,11 +4,20 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import dlt
+import wcwidth
 
-from pipelines.health_views import HealthViewsError, ensure_health_views
+from pipelines.health_views import (
+    HealthViewsError,
+    RunSource,
+    dialect_of,
+    ensure_health_views,
+    loaded_view_bodies,
+    no_run_data,
+)
 
 ERROR_LIMIT = 50
 
@@ -34,13 +43,22 @@ def read_health(
     now: datetime | None = None,
     error_limit: int = ERROR_LIMIT,
     source: str | None = None,
+    sources: Sequence[RunSource] | None = None,
 ) -> HealthData:
     """Read the health views (created first if missing), optionally for some syncs only.
 
     Sync ids are the ones of `source` when it is given (ids collide across sources).
+    With `sources`, the views' SQL over those sources runs in place of the views: nothing
+    is written, so a read-only connection serves (`syncruns report` and `check`).
     """
-    ensure_health_views(pipeline)
+    if sources is None:
+        ensure_health_views(pipeline)
     with pipeline.sql_client() as client:
+        bodies: dict[str, str] | None = None
+        if sources is not None:
+            if not client.has_dataset():  # a mistyped --dataset: not the other sources' health
+                raise no_run_data(client)
+            bodies = loaded_view_bodies(client, dialect_of(pipeline), sources)
         where, params = "", list(sync_ids or [])
         if sync_ids:
             where = f" WHERE sync_id IN ({', '.join('%s' for _ in sync_ids)})"
@@ -48,8 +66,11 @@ def read_health(
                 where, params = f"{where} AND source = %s", [*params, source]
 
         def rows(view: str, order: str, limit: str = "") -> list[dict[str, Any]]:
-            table = client.make_qualified_table_name(view)
-            sql = f"SELECT * FROM {table}{where} ORDER BY {order}{limit}"
+            if bodies is None:
+                relation = client.make_qualified_table_name(view)
+            else:
+                relation = f"({bodies[view]}) AS {view}"
+            sql = f"SELECT * FROM {relation}{where} ORDER BY {order}{limit}"
             with client.execute_query(sql, *params) as cursor:
                 names = [column[0] for column in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -110,41 +131,90 @@ def seconds(value: float | None) -> str:
     return f"{value:.0f}s" if value < 600 else f"{value / 60:.0f}m"
 
 
+# Shown as escapes (\x1b, \u202e): controls, ESC sequences, bidi overrides, marks and isolates,
+# line separators, lone surrogates, and unassigned code points of no width. A sync name cannot
+# move the cursor, recolor or reorder the terminal, and invisible characters become visible.
+# The two joiners stay: emoji sequences and scripts such as Persian need them, and they neither
+# move nor reorder anything.
+ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+KEPT_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})  # zero-width non-joiner, joiner
+DOTTED_CIRCLE = "\u25cc"  # Unicode's base for showing a combining mark alone
+
+LABEL_COLUMNS = 40  # labels wider than this are cut (with an ellipsis); nothing else is
+
+
+def _shown_raw(char: str) -> bool:
+    category = unicodedata.category(char)
+    if category == "Cn":  # newer than Python's tables: raw if wcwidth knows it as visible
+        return wcwidth.wcwidth(char) > 0
+    return category not in ESCAPED_CATEGORIES or char in KEPT_FORMAT_CHARACTERS
+
+
+def _escaped(text: str) -> str:
+    return "".join(char if _shown_raw(char) else ascii(char)[1:-1] for char in text)
+
+
+def _columns(shown: str) -> int:
+    # grapheme by grapheme, as terminals that cluster draw them: over a whole string wcwidth
+    # lets a joiner swallow whatever follows it, a space too
+    return sum(wcwidth.width(grapheme) for grapheme in wcwidth.iter_graphemes(shown))
+
+
+def _apart(shown: str) -> str:
+    """`shown` kept inside its cell, whatever stands beside it: a trailing prepended mark that
+    would join the next space is escaped, and a leading grapheme that would join or sit on the
+    space before (a combining mark, say) gets a dotted circle to sit on."""
+    if not shown:
+        return shown
+    if next(wcwidth.iter_graphemes_reverse(shown + " ")) != " ":
+        shown = shown[:-1] + ascii(shown[-1])[1:-1]
+    lead = next(wcwidth.iter_graphemes(shown))
+    if next(wcwidth.iter_graphemes(" " + shown)) != " " or wcwidth.width(lead) == 0:
+        shown = DOTTED_CIRCLE + shown
+    return shown
+
+
+def visible(text: str) -> str:
+    """`text` as the report prints it: control, format and separator characters as escapes."""
+    return _apart(_escaped(text))
+
+
 def width(text: str) -> int:
-    """Terminal columns taken by `text` (wide CJK and emoji count 2, combining marks 0)."""
-    total = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return total
+    """Terminal columns that `visible(text)` takes (wide CJK and emoji 2, combining marks 0)."""
+    return _columns(visible(text))
 
 
 def fit(text: str, columns: int) -> str:
-    """`text` cut to `columns` terminal columns (with an ellipsis) and padded to them."""
-    if width(text) > columns:
-        cut = ""
-        for char in text:
-            if width(cut + char) > columns - 1:
+    """`visible(text)` cut to `columns` terminal columns (with an ellipsis) and padded to them.
+
+    The cut falls between grapheme clusters, and never inside an escape.
+    """
+    shown = visible(text)
+    if _columns(shown) > columns:
+        cut, shown = "", "…"
+        # each cluster takes a column at least, but for some of no width: a bound on the work
+        for cluster in islice(wcwidth.iter_graphemes(text), 4 * columns):
+            cut += _escaped(cluster)
+            longer = _apart(cut + "…")
+            if _columns(longer) > columns:
                 break
-            cut += char
-        text = cut + "…"
-    return text + " " * (columns - width(text))
+            shown = longer
+    return shown + " " * (columns - _columns(shown))
 
 
-COLUMNS: tuple[tuple[str, int, bool], ...] = (  # title, width, right-aligned
-    ("sync", 16, False),
-    ("label", 28, False),
-    ("runs", 7, True),
-    ("last run", 10, True),
-    ("status", 10, False),
-    ("last success", 12, True),
-    ("failing", 7, True),
-    ("fail 7d", 7, True),
-    ("fail 30d", 8, True),
-    ("rec. failed 7d", 14, True),
-    ("p50", 5, True),
-    ("p95", 5, True),
+COLUMNS: tuple[tuple[str, int | None, bool], ...] = (  # title, widest (None: any), right-aligned
+    ("sync", None, False),
+    ("label", LABEL_COLUMNS, False),
+    ("runs", None, True),
+    ("last run", None, True),
+    ("status", None, False),
+    ("last success", None, True),
+    ("failing", None, True),
+    ("fail 7d", None, True),
+    ("fail 30d", None, True),
+    ("rec. failed 7d", None, True),
+    ("p50", None, True),
+    ("p95", None, True),
 )
 
 
@@ -166,21 +236,34 @@ def health_cells(row: dict[str, Any], now: datetime) -> list[str]:
     ]
 
 
-def _line(cells: Sequence[str]) -> str:
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """Each column as wide as its title and widest cell, the label at most LABEL_COLUMNS."""
+    widths = []
+    for index, (title, widest, _) in enumerate(COLUMNS):
+        size = max([width(title), *(width(row[index]) for row in rows)])
+        widths.append(size if widest is None else min(size, widest))
+    return widths
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     parts = []
-    for cell, (_, size, right) in zip(cells, COLUMNS, strict=True):
+    for cell, size, (_, _, right) in zip(cells, widths, COLUMNS, strict=True):
         fitted = fit(cell, size)
-        parts.append(fitted.strip().rjust(size) if right and width(cell) <= size else fitted)
+        if right:  # right-aligned cells are never cut: their column is as wide as the widest
+            fitted = " " * (size - width(cell)) + visible(cell)
+        parts.append(fitted)
     return "  ".join(parts).rstrip()
 
 
 def render_terminal(data: HealthData, errors_shown: int = 5) -> str:
     """The health table, a one-line verdict and the latest errors."""
     stamp = data.now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Sync health, {data.where}, {stamp}", ""]
-    lines.append(_line([title for title, _, _ in COLUMNS]))
-    lines.append(_line(["-" * size for _, size, _ in COLUMNS]))
-    lines += [_line(health_cells(row, data.now)) for row in data.syncs]
+    lines = [visible(f"Sync health, {data.where}, {stamp}"), ""]
+    rows = [health_cells(row, data.now) for row in data.syncs]
+    widths = column_widths(rows)
+    lines.append(_line([title for title, _, _ in COLUMNS], widths))
+    lines.append(_line(["-" * size for size in widths], widths))
+    lines += [_line(cells, widths) for cells in rows]
     failing = sum(1 for row in data.syncs if row["consecutive_failures"] > 0)
     failed_30d = sum(row["failed_runs_30d"] for row in data.syncs)
     lines += [
