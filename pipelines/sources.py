@@ -76,17 +76,19 @@ class SourceSpec:
             if self.name != "census" and getattr(args, setting, None):
                 raise UsageError(f"{flag} applies only to --source census")
         options: dict[str, Any] = {}
-        if args.sync_ids:
+        if getattr(args, "sync_ids", None):
             if not self.supports_sync_ids:
                 raise UsageError(f"--sync-id does not apply to --source {self.name}")
             options["sync_ids"] = args.sync_ids
-        if args.base_url:
+        if getattr(args, "base_url", None):
+            if getattr(args, "region", None):
+                raise UsageError("--region does not apply with --base-url (the URL names the host)")
             options["base_url"] = args.base_url
         if self.name == "census":
             for setting in ("region", "api_version", "group_id"):
                 if getattr(args, setting, None):
                     options[setting] = getattr(args, setting)
-            if args.records:
+            if getattr(args, "records", None):
                 options["include_records"] = True
         return options
 

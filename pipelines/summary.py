@@ -210,6 +210,12 @@ def _total(values: Any) -> int | None:
     return sum(present) if present else None
 
 
+def pending_load_ids(pipeline: dlt.Pipeline) -> list[str]:
+    """The load packages a killed run left (extracted or normalized), which load next."""
+    pending = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
+    return sorted(set(pending))
+
+
 def summarize(
     pipeline: dlt.Pipeline,
     command: str,
@@ -218,10 +224,12 @@ def summarize(
     elapsed_s: float,
     requests: int | None = None,
     failed_statuses: tuple[str, ...] = ("failed",),
+    earlier_load_ids: list[str] | None = None,
 ) -> RunSummary:
-    """Compare the destination with `runs_before` and count what this load touched."""
+    """Compare the destination with `runs_before` and count what this command loaded: the
+    loads of `info`, and `earlier_load_ids` (packages a killed run left, finished first)."""
     runs_total = count_runs(pipeline)
-    load_ids = list(info.loads_ids)
+    load_ids = [*(earlier_load_ids or []), *info.loads_ids]
     touched = _count_in_loads(pipeline, "sync_runs", load_ids)
     statuses = ", ".join(f"'{status}'" for status in failed_statuses)  # constants, not input
     failures = _count_in_loads(pipeline, "sync_runs", load_ids, f" AND status IN ({statuses})")

@@ -116,19 +116,19 @@ CASES = [
     # --- the API version (issue 6)
     case(
         "api-version-unknown", "run --api-version v3", BAD_INPUT, "Unknown API version 'v3'",
-        "sources.census.api_version",
+        "set --api-version to",
     ),
     case(
         "group-id-on-v1", "run --group-id projected_sickle", BAD_INPUT,
-        "group_id applies only to API v2", "sources.census.api_version",
+        "--group-id applies only to API v2", "sources.census.api_version",
     ),
     case(
         "base-url-of-the-other-version", "run --api-version v2", BAD_INPUT,
-        "sources.census.base_url ends with /api/v1 but sources.census.api_version is 'v2'",
+        "--base-url ends with /api/v1 but --api-version is 'v2'",
     ),
     case(
         "workspace-token-on-v2", "run --api-version v2 --base-url {root}/api/v2", AUTH,
-        "requires a personal access token", "api_version = 'v1'", *TOKEN_KEYS,
+        "requires a personal access token", "set --api-version 'v1'", *TOKEN_KEYS,
     ),
     case(
         "personal-token-on-v1", "run", AUTH, "requires a workspace API token",
@@ -136,77 +136,77 @@ CASES = [
     ),
     case(
         "v2-group-unknown", "run --api-version v2 --base-url {root}/api/v2 --group-id nowhere",
-        BAD_INPUT, "does not know group 'nowhere'", "sources.census.group_id",
+        BAD_INPUT, "does not know group 'nowhere'", "fix --group-id (or group_ids), or remove it",
         env=token(V2_TOKEN),
     ),
     # --- where the API is
     case(
         "region-unknown", "run --region mars", BAD_INPUT, "Unknown region 'mars'",
-        "sources.census.region", "'us' or 'eu'", with_url=False,
+        "set --region to", "'us' or 'eu'", with_url=False,
     ),
     case(
         "base-url-not-a-url", "run --base-url 'not a url'", BAD_INPUT,
-        "sources.census.base_url 'not a url' is not a valid URL", "use https://",
+        "--base-url 'not a url' is not a valid URL", "use https://",
     ),
     case(
         "base-url-port-out-of-range", "run --base-url https://census.example:99999/api",
-        BAD_INPUT, "sources.census.base_url 'https://census.example:99999/api' is not a valid",
+        BAD_INPUT, "--base-url 'https://census.example:99999/api' is not a valid",
     ),
     case(
         "base-url-plain-http-off-loopback", "run --base-url http://example.com/api/v1",
-        BAD_INPUT, "sources.census.base_url uses plain http:// to example.com", "use https://",
+        BAD_INPUT, "--base-url uses plain http:// to example.com", "use https://",
     ),
     case(
         "base-url-with-credentials", "run --base-url https://me:hunter2@example.com/api",
-        BAD_INPUT, "sources.census.base_url must not carry credentials",
+        BAD_INPUT, "--base-url must not carry credentials",
     ),
     case(
         "api-unreachable-closed-port", "run --base-url http://127.0.0.1:{closed}/api/v1",
-        UNREACHABLE, "Cannot reach the Census API at 127.0.0.1", "sources.census.base_url",
+        UNREACHABLE, "Cannot reach the Census API at 127.0.0.1", "check --base-url",
     ),
     case(
         "base-url-wrong-path-404", "run --base-url {root}/wrong/v1", FAILED,
-        "GET /syncs page 1 answered 404", "sources.census.base_url",
+        "GET /syncs page 1 answered 404", "check --base-url",
     ),
     # --- the backfill window
     case(
         "start-unparsable", "backfill --start 'last tuesday'", BAD_INPUT,
-        "start_date 'last tuesday' is not an ISO-8601", "2024-01-31",
+        "--start 'last tuesday' is not an ISO-8601", "2024-01-31",
     ),
     case(
         "start-impossible-day", "backfill --start 2024-02-30", BAD_INPUT,
-        "start_date '2024-02-30' is not an ISO-8601",
+        "--start '2024-02-30' is not an ISO-8601",
     ),
     case(
         "end-unparsable", "backfill --start 2024-01-01 --end someday", BAD_INPUT,
-        "end_date 'someday' is not an ISO-8601",
+        "--end 'someday' is not an ISO-8601",
     ),
     case(
         "end-before-start", "backfill --start 2024-02-01 --end 2024-01-01", BAD_INPUT,
-        "end_date 2024-01-01", "is not after start_date 2024-02-01",
+        "--end 2024-01-01", "is not after --start 2024-02-01",
     ),
     case(
         "end-equals-start", "backfill --start 2024-02-01 --end 2024-02-01T00:00Z", BAD_INPUT,
-        "is not after start_date",
+        "is not after --start",
     ),
     case(
         "start-in-future", "backfill --start 2999-01-01", BAD_INPUT,
-        "start_date 2999-01-01T00:00:00+00:00 is in the future",
+        "--start 2999-01-01T00:00:00+00:00 is in the future",
     ),
     case("backfill-without-start", "backfill", BAD_INPUT, "--start"),
     case("unknown-flag", "run --sink x", BAD_INPUT, "--sink"),
     # --- sync ids
     case(
         "sync-id-unknown", "run --sync-id 1001 --sync-id 999999", BAD_INPUT,
-        "sync id(s) 999999 not found", "sources.census.sync_ids",
+        "sync id(s) 999999 not found", "fix --sync-id",
     ),
     case(
         "sync-id-non-numeric", "run --sync-id abc", BAD_INPUT,
-        "sync id 'abc' is not a numeric", "sources.census.sync_ids",
+        "sync id 'abc' is not a numeric", "fix --sync-id",
     ),
     case(
         "sync-id-empty", "run --sync-id ''", BAD_INPUT,
-        "sync id '' is not a numeric", "sources.census.sync_ids",
+        "sync id '' is not a numeric", "fix --sync-id",
     ),
     case("sync-id-negative", "run --sync-id=-5", BAD_INPUT, "sync id '-5' is not a numeric"),
     # --- what the API answers on the sync list, after every retry
@@ -251,6 +251,21 @@ CASES = [
     case(
         "dataset-equals-duckdb-file", f"run --dataset {PIPELINE}", BAD_INPUT,
         f"--dataset '{PIPELINE}' equals the DuckDB file name '{PIPELINE}.duckdb'",
+    ),
+    # --- a pipeline that belongs to another source or dataset (issue 15)
+    case(
+        "pipeline-of-another-source",
+        f"run --source hightouch --pipeline-name {PIPELINE} --duckdb-path {PIPELINE}.duckdb",
+        BAD_INPUT, f"pipeline '{PIPELINE}'", "holds the cursors of source census, not hightouch",
+        env={"SOURCES__HIGHTOUCH__API_KEY": "ht-key-not-used"},
+    ),
+    case(
+        "pipeline-of-another-dataset", "run --dataset elsewhere", BAD_INPUT,
+        "loads into dataset 'census', not 'elsewhere'", "--dataset census",
+    ),
+    case(
+        "flag-the-command-does-not-take", "check --api-version v2", BAD_INPUT,
+        "check does not take --api-version", with_url=False,
     ),
     # --- the DuckDB file
     case(

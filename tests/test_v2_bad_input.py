@@ -96,14 +96,14 @@ CASES = [
         "v2-group-id-and-group-ids",
         f"{V2} --group-id a",
         bad.BAD_INPUT,
-        "group_ids and sources.census.group_id are both set",
+        "sources.census.group_ids and --group-id are both set",
         env=env(group_ids=["b"]),
     ),
     bad.case(
         "repeated-group-id-on-v1",
         "run --group-id a --group-id b",
         bad.BAD_INPUT,
-        "sources.census.group_id applies only to API v2",
+        "--group-id applies only to API v2",
     ),
 ]
 
