@@ -33,6 +33,7 @@ from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
 from syncruns_common.payload import body_is_unreadable, json_payload, response_payload
+from syncruns_common.progress import request_answered
 
 # The server's own error message is quoted in auth errors (it tells a wrong token kind apart).
 _MAX_QUOTED_MESSAGE = 200
@@ -62,6 +63,7 @@ class CensusRESTClient(RESTClient):
     """RESTClient that reads the documented `{"status": "success", "data": ...}` envelope."""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        request_answered()
         payload = json_payload(response, CensusResponseError)
         if isinstance(payload, dict) and payload.get("status") == "error":
             said = _server_message(response, getattr(self.auth, "token", None) or "")

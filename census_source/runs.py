@@ -45,6 +45,7 @@ from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
 from syncruns_common.failures import SyncFailures
 from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.progress import runs_read
 from syncruns_common.row_guard import RowGuard
 from syncruns_common.verbatim import VerbatimTally
 from syncruns_common.window import Window
@@ -178,6 +179,7 @@ def sync_run_tables(
             if len(records) >= BATCH_ROWS:
                 yield from flush()
         elif isinstance(item, Page):
+            runs_read(len(item.batch))
             buffered.extend(item.batch)
             if len(buffered) >= BATCH_ROWS:
                 yield from flush()

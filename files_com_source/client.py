@@ -37,12 +37,14 @@ from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import retrying_session
 from syncruns_common.payload import body_is_not_json, json_payload, response_payload
+from syncruns_common.progress import request_answered
 
 
 class FilesComRESTClient(RESTClient):
     """RESTClient for Files.com's bare JSON bodies: an array for lists, an object for one run."""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        request_answered()
         payload = json_payload(response, FilesComResponseError)
         if isinstance(payload, list):
             return payload

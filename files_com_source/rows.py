@@ -10,6 +10,7 @@ from files_com_source.tables import (
     RUN_COLUMNS,
     TEXT_LISTS,
 )
+from syncruns_common.progress import runs_read
 from syncruns_common.row_guard import RowGuard, kinds_of
 from syncruns_common.verbatim import VerbatimTally
 
@@ -45,6 +46,7 @@ class RunRows:
 
     def guard(self, runs: list[Run]) -> list[Run]:
         """New rows; the input runs are not changed."""
+        runs_read(len(runs))
         rows = self._runs.guard(runs)
         for row in rows:
             transfers = row.get("live_transfers")

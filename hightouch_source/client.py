@@ -26,6 +26,7 @@ from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
 from syncruns_common.payload import json_payload
+from syncruns_common.progress import request_answered
 from syncruns_common.timestamps import format_timestamp
 
 Record = dict[str, Any]
@@ -35,6 +36,7 @@ class HightouchRESTClient(RESTClient):
     """RESTClient that reads the documented `{"data": [...], "hasMore": ...}` envelope."""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        request_answered()
         payload = json_payload(response, HightouchResponseError)
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):

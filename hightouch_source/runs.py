@@ -22,6 +22,7 @@ from syncruns_common.failures import DELETED_SYNCS as DELETED_SYNCS
 from syncruns_common.failures import FAILED_SYNCS as FAILED_SYNCS
 from syncruns_common.failures import SyncFailures
 from syncruns_common.fanout import Failed, Finished, Page, read_concurrently
+from syncruns_common.progress import runs_read
 from syncruns_common.row_guard import RowGuard, kinds_of
 from syncruns_common.verbatim import VerbatimTally
 from syncruns_common.window import Window
@@ -70,6 +71,7 @@ def sync_run_rows(
         if isinstance(item, Page) and isinstance(item.batch, Notice):
             record_notice(metrics, item.batch, "hightouch")
         elif isinstance(item, Page):
+            runs_read(len(item.batch))
             yield guard.guard(item.batch)
         elif isinstance(item, Finished):
             if item.result is not None:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from syncruns_common.progress import sync_done, syncs_listed
+
 Result = TypeVar("Result")
 
 
@@ -49,11 +51,14 @@ def read_concurrently(
     """Run `job` for every sync on up to `workers` threads; yield pages and endings as they come.
 
     With workers == 1 everything runs on the caller's thread, in order. Threads are named
-    `<thread_name>-<n>`.
+    `<thread_name>-<n>`. The syncs listed and each one's ending are counted for the load's
+    progress display (syncruns_common.progress).
     """
+    syncs_listed(len(sync_ids))
     if workers <= 1 or len(sync_ids) <= 1:
         for sync_id in sync_ids:
             yield from _run_inline(sync_id, job)
+            sync_done()
         return
     results: queue.Queue[Page | Finished[Any] | Failed] = queue.Queue(maxsize=2 * workers)
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -92,6 +97,7 @@ def read_concurrently(
             item = results.get()
             if not isinstance(item, Page):
                 remaining -= 1
+                sync_done()
             yield item
     finally:
         stop.set()

@@ -120,7 +120,7 @@ def test_backfill_with_sync_filter(tmp_path: Path, served: tuple[World, CensusSi
         (
             ["backfill", "--start", "last tuesday"],
             2,
-            "start_date 'last tuesday' is not an ISO-8601",
+            "--start 'last tuesday' is not an ISO-8601",
         ),
         (["backfill", "--start", "2024-02-01", "--end", "2024-01-01"], 2, "is not after"),
         (["run", "--region", "mars"], 2, "Unknown region 'mars'"),
@@ -191,8 +191,8 @@ def test_progress_shows_only_for_long_steps(
         )
         pipeline.run(source_for(sim))
         err = capsys.readouterr().err
-        assert ("Extract census" in err) is expect_output
-        assert ("sync_runs: " in err) is expect_output
+        assert ("syncruns: extract: done in " in err) is expect_output
+        assert ("syncruns: load: done in " in err) is expect_output
 
 
 def test_partial_outage_exits_5_and_names_the_sync(tmp_path: Path) -> None:
