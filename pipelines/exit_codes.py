@@ -18,6 +18,7 @@ from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.exceptions import MissingDependencyException
 from dlt.destinations.exceptions import DestinationConnectionError
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from census_source import census_source
 from census_source.errors import (
@@ -37,6 +38,7 @@ from hightouch_source.errors import (
     HightouchConfigError,
     HightouchUnreachableError,
 )
+from pipelines.disk_full import no_space_cause, no_space_message
 from pipelines.health_views import HealthViewsError
 
 # Each source's errors by what the user must do; the exit-code table of the README.
@@ -63,6 +65,10 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4
     PARTIAL = 5
     UNHEALTHY = 6  # `syncruns check`: a sync crossed a threshold
+    BUSY = 7  # another run/backfill/demo holds the pipeline's lock: try again later
+    NO_SPACE = 8  # a device or quota is full: free space, run again (nothing is lost)
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), 128 + 2 as a shell reports it (pipelines.interrupts)
+    TERMINATED = 143  # SIGTERM, 128 + 15
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:
@@ -75,7 +81,12 @@ def causes(error: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        todo.extend([getattr(current, "exception", None), current.__cause__, current.__context__])
+        wrapped = [getattr(current, name, None) for name in _WRAPPING_ATTRIBUTES]
+        todo.extend([*wrapped, current.__cause__, current.__context__])
+
+
+# where dlt keeps the error it wraps: step failures, load job failures, connection errors
+_WRAPPING_ATTRIBUTES = ("exception", "client_exception", "inner_exc")
 
 
 def classify(error: BaseException, duckdb_path: str | None = None) -> tuple[ExitCode, str]:
@@ -83,6 +94,10 @@ def classify(error: BaseException, duckdb_path: str | None = None) -> tuple[Exit
 
     `duckdb_path` is the DuckDB file the command used (named when that file is unreadable).
     """
+    full = no_space_cause(causes(error))
+    if full is not None:
+        step_failed = next((c for c in causes(error) if isinstance(c, PipelineStepFailed)), None)
+        return ExitCode.NO_SPACE, no_space_message(full, step_failed, duckdb_path)
     for cause in causes(error):
         if isinstance(cause, AUTH_ERRORS):
             return ExitCode.AUTH, str(cause)
