@@ -11,102 +11,66 @@ Failures print one line; `--debug` adds the traceback.
 import argparse
 import gc
 import os
-import re
 import select
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import dlt
 from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.runtime.collector_base import Collector
 
-from pipelines.destinations import (
-    DEFAULT_DUCKDB_MEMORY_LIMIT,
-    checked_destination,
-    duckdb_destination,
+from pipelines.append_note import append_fallback_note
+from pipelines.cli_flags import (
+    DEFAULT_SOURCE,
+    FlagParser,
+    command_flags,
+    in_flag_words,
+    refuse_extra_flags,
 )
+from pipelines.destinations import checked_destination, duckdb_destination
 from pipelines.doctor import add_doctor_command, command_doctor
 from pipelines.exit_codes import ExitCode, classify
 from pipelines.health_cli import add_health_commands, command_check, command_report
 from pipelines.health_views import drop_health_views, health_views_exist, refresh_health_views
+from pipelines.interrupts import Interrupts, interruption
+from pipelines.names import checked_name, stored_dataset_name
+from pipelines.ownership import refuse_foreign_state
 from pipelines.progress import LongWorkProgress
 from pipelines.recovery import finish_interrupted_load
+from pipelines.run_lock import PipelineBusyError, pipeline_lock
 from pipelines.sources import SOURCES, SourceSpec, UsageError, duckdb_file
-from pipelines.summary import RunSummary, combined, count_runs, render, summarize
+from pipelines.summary import (
+    RunSummary,
+    combined,
+    count_runs,
+    pending_load_ids,
+    render,
+    summarize,
+)
 
-DEFAULT_SOURCE = "census"
 PIPELINE_NAME = SOURCES[DEFAULT_SOURCE].pipeline_name  # census_syncruns
 DATASET_NAME = SOURCES[DEFAULT_SOURCE].dataset  # census
 READS_ONLY = ("report", "check")
-_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+WRITES = ("run", "backfill", "demo")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one `syncruns: error:` line, like every other failure."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"syncruns: error: {message} (see `{self.prog} --help`)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The `syncruns` argument parser."""
-    common = _Parser(add_help=False)
-    common.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
-    common.add_argument(
-        "--source",
-        default=DEFAULT_SOURCE,
-        choices=sorted(SOURCES),
-        help="which tool's sync runs (default census)",
-    )
-    common.add_argument("--dataset", default=None, help="dataset/schema name (default: --source)")
-    common.add_argument(
-        "--pipeline-name", default=None, help="dlt pipeline name (default <source>_syncruns)"
-    )
-    common.add_argument(
-        "--duckdb-path", default=None, help="DuckDB file (default <pipeline-name>.duckdb)"
-    )
-    common.add_argument(
-        "--sync-id", action="append", dest="sync_ids", help="only this sync (repeatable)"
-    )
-    common.add_argument(
-        "--duckdb-memory-limit",
-        default=DEFAULT_DUCKDB_MEMORY_LIMIT,
-        help=f"DuckDB memory ceiling, default {DEFAULT_DUCKDB_MEMORY_LIMIT} (spills to disk)",
-    )
-    common.add_argument("--base-url", default=None, help="API root (overrides --region)")
-    common.add_argument("--region", default=None, choices=None, help="us or eu (API v1)")
-    common.add_argument(
-        "--api-version", default=None, help="Census API v1 (workspace token) or v2 (personal token)"
-    )
-    common.add_argument(
-        "--group-id",
-        action="append",
-        default=None,
-        help="API v2: only this group (workspace); repeat for more",
-    )
-    common.add_argument(
-        "--records",
-        action="store_true",
-        default=None,
-        help="also load rejected/invalid records of finished runs (sync_run_records)",
-    )
-    common.add_argument(
-        "--quiet", action="store_true", help="no progress lines (shown when a step runs > 5 s)"
-    )
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
-
-    parser = _Parser(
+def build_parser() -> FlagParser:
+    """The `syncruns` argument parser; each command takes only the flags it uses."""
+    flags = command_flags(sorted(SOURCES))
+    parser = FlagParser(
         prog="syncruns",
         description="Load the sync-run history of Census, Hightouch or Files.com with dlt.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", parents=[common], help="scheduled incremental run")
+    commands.add_parser("run", parents=[flags["run"]], help="scheduled incremental run")
     backfill = commands.add_parser(
-        "backfill", parents=[common], help="load the runs created in a window; cursors untouched"
+        "backfill",
+        parents=[flags["backfill"]],
+        help="load the runs created in a window; cursors untouched",
     )
     backfill.add_argument("--start", required=True, help="window start (ISO date/time, UTC)")
     backfill.add_argument("--end", default=None, help="window end, exclusive (default: now)")
@@ -117,26 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="syncs per load (a checkpoint per batch; default 25)",
     )
     demo = commands.add_parser(
-        "demo", parents=[common], help="simulator -> local DuckDB, then print a summary"
+        "demo", parents=[flags["demo"]], help="simulator -> local DuckDB, then print a summary"
     )
     demo.add_argument("--seed", type=int, default=7, help="simulated workspace seed")
-    add_health_commands(commands, common)
-    add_doctor_command(commands, common)
+    add_health_commands(commands, flags["report"])
+    add_doctor_command(commands, flags["doctor"])
     return parser
 
 
 def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
     """The dlt pipeline for the chosen destination and dataset."""
-    if not _NAME_PATTERN.match(pipeline_name):
-        raise UsageError(
-            f"--pipeline-name {pipeline_name!r} is not a valid name: "
-            "use letters, digits and underscores, starting with a letter"
-        )
-    if not _NAME_PATTERN.match(args.dataset):
-        raise UsageError(
-            f"--dataset {args.dataset!r} is not a valid dataset name: "
-            "use letters, digits and underscores, starting with a letter"
-        )
+    checked_name("--pipeline-name", pipeline_name, "name")
     destination: Any = args.destination
     if args.destination == "duckdb":
         path = duckdb_file(args.duckdb_path, pipeline_name, args.dataset)
@@ -144,11 +99,20 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
             # dlt resolves a relative path against the folder of the pipeline's first run; these
             # commands mean the file here (run/backfill keep dlt's rule: it guards the cursors)
             path = path.resolve()
-        destination = duckdb_destination(path, args.duckdb_memory_limit)
+        reading = args.command in READS_ONLY  # report/check open the file read-only
+        destination = duckdb_destination(path, args.duckdb_memory_limit, read_only=reading)
     elif args.duckdb_path:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
     else:
         destination = checked_destination(args.destination, args.dataset)
+    if args.command in WRITES:  # before dlt attaches the pipeline (and the demo drops it)
+        refuse_foreign_state(
+            pipeline_name,
+            args.source,
+            args.dataset,
+            args.destination,
+            source_only=args.command == "demo",  # the demo starts its pipeline afresh
+        )
     progress: Collector = NULL_COLLECTOR if args.quiet else LongWorkProgress()
     return dlt.pipeline(
         pipeline_name=pipeline_name,
@@ -169,6 +133,7 @@ def load(
     """Run the pipeline, refresh the health views, and summarize what it changed."""
     started = time.monotonic()
     before = 0 if refresh else count_runs(pipeline)
+    leftover = pending_load_ids(pipeline)  # a killed run's packages: loaded by this command too
     finish_interrupted_load(pipeline)
     info = pipeline.run(source, refresh=refresh)
     problem = refresh_health_views(pipeline, spec.name)
@@ -177,7 +142,14 @@ def load(
     elapsed = time.monotonic() - started
     requests = requests_made() if requests_made else None
     return summarize(
-        pipeline, command, info, before, elapsed, requests, failed_statuses=spec.failed_statuses
+        pipeline,
+        command,
+        info,
+        before,
+        elapsed,
+        requests,
+        failed_statuses=spec.failed_statuses,
+        earlier_load_ids=leftover,
     )
 
 
@@ -194,8 +166,7 @@ def resolve_defaults(args: argparse.Namespace) -> SourceSpec:
     spec = SOURCES[args.source]
     if args.pipeline_name is None:
         args.pipeline_name = spec.pipeline_name + ("_demo" if args.command == "demo" else "")
-    if args.dataset is None:
-        args.dataset = spec.dataset
+    args.dataset = spec.dataset if args.dataset is None else stored_dataset_name(args.dataset)
     return spec
 
 
@@ -205,6 +176,17 @@ def report(summary: RunSummary) -> ExitCode:
     return ExitCode.PARTIAL if summary.failed_syncs or summary.backfill_remaining else ExitCode.OK
 
 
+def writing(command: Callable[[argparse.Namespace, SourceSpec], ExitCode]) -> Any:
+    """A command that loads: one at a time per pipeline, dlt's append warnings said once."""
+
+    def guarded(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
+        with pipeline_lock(args.pipeline_name, args.command, args.wait), append_fallback_note():
+            return command(args, spec)
+
+    return guarded
+
+
+@writing
 def command_run(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Incremental run: new and still-open runs of every sync."""
     options = spec.options(args)
@@ -212,6 +194,7 @@ def command_run(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     return report(load(pipeline, spec.make(**options), "run", spec=spec))
 
 
+@writing
 def command_backfill(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Load exactly the runs created in [start, end), a batch of syncs per load (Census).
 
@@ -232,6 +215,7 @@ def command_backfill(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
             return report(combined(summaries))
 
 
+@writing
 def command_demo(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Start the source's simulator, load it, advance time, load again, and summarize."""
     options = spec.options(args)
@@ -290,7 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Modules loaded so far live for the whole process: keeping them out of the garbage
     # collector's scans makes a large load ~15% faster (measured on 1M runs).
     gc.freeze()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        refuse_extra_flags(parser, args.command, extras)
+    interrupts = Interrupts(debug=args.debug)  # Ctrl-C/SIGTERM: one line, exit 130/143
+    interrupts.install()
     try:
         spec = resolve_defaults(args)
         code = int(COMMANDS[args.command](args, spec))
@@ -298,9 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except UsageError as error:
         return _fail(args, error, ExitCode.BAD_INPUT, str(error))
-    except KeyboardInterrupt:
-        print("syncruns: interrupted", file=sys.stderr)
-        return ExitCode.FAILED
+    except PipelineBusyError as error:
+        return _fail(args, error, ExitCode.BUSY, str(error))
+    except KeyboardInterrupt as error:
+        return interrupts.report(error)
     except BrokenPipeError as error:
         if not _stdout_closed():  # a socket, not the reader of our output
             return _fail(args, error, *classify(error, _duckdb_path(args)))
@@ -308,8 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return ExitCode.OK
     except Exception as error:
+        if interruption(error) is not None:  # dlt wraps it in PipelineStepFailed
+            return interrupts.report(error)
         code, message = classify(error, _duckdb_path(args))
         return _fail(args, error, code, message)
+    finally:
+        interrupts.uninstall()
 
 
 def _duckdb_path(args: argparse.Namespace) -> str | None:
@@ -344,7 +338,7 @@ def _silence_stdout() -> None:
 def _fail(args: argparse.Namespace, error: BaseException, code: ExitCode, message: str) -> int:
     if args.debug:
         traceback.print_exception(error)
-    print(f"syncruns: error: {message}", file=sys.stderr)
+    print(f"syncruns: error: {in_flag_words(message, args)}", file=sys.stderr)
     return int(code)
 
 
