@@ -133,7 +133,7 @@ def command_flags(sources: list[str]) -> dict[str, FlagParser]:
 
 
 # setting name in messages -> (attribute of the parsed flags, flag)
-_FLAG_OF_SETTING = {
+FLAG_OF_SETTING = {
     "sync_ids": ("sync_ids", "--sync-id"),
     "start_date": ("start", "--start"),
     "end_date": ("end", "--end"),
@@ -147,9 +147,9 @@ _FLAG_OF_SETTING = {
 # a key in full (`sources.census.region`), or bare when it cannot be a plain word (`start_date`)
 _SETTING = re.compile(
     r"(?<![\w.-])(?:sources\.[a-z_]+\.(?P<key>"
-    + "|".join(_FLAG_OF_SETTING)
+    + "|".join(FLAG_OF_SETTING)
     + r")|(?P<bare>"
-    + "|".join(key for key in _FLAG_OF_SETTING if "_" in key)
+    + "|".join(key for key in FLAG_OF_SETTING if "_" in key)
     + r"))(?![\w.-])"
 )
 _ALTERNATIVES = re.compile(r"(--[a-z-]+) \(or ([^)]*)\)")
@@ -163,7 +163,7 @@ def in_flag_words(message: str, args: argparse.Namespace) -> str:
     """
 
     def flag(match: re.Match[str]) -> str:
-        attribute, flag_name = _FLAG_OF_SETTING[match.group("key") or match.group("bare")]
+        attribute, flag_name = FLAG_OF_SETTING[match.group("key") or match.group("bare")]
         return match.group(0) if getattr(args, attribute, None) is None else flag_name
 
     def without_repeats(match: re.Match[str]) -> str:  # "--group-id (or --group-id)"

@@ -6,25 +6,22 @@ when ready, else with the code of the first ✗ (2 bad input, 3 authentication, 
 """
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.cli_flags import FLAG_OF_SETTING
 from pipelines.destinations import duckdb_destination
 from pipelines.doctor_report import DoctorReport, can_print_symbols
 from pipelines.exit_codes import ExitCode
+from pipelines.names import checked_name
 from pipelines.sources import SourceSpec, UsageError, duckdb_file
 
 # the flag each setting of the command line came from, as the settings table names it
 FLAGS = {
-    "base_url": "--base-url",
-    "region": "--region",
-    "api_version": "--api-version",
-    "group_id": "--group-id",
-    "sync_ids": "--sync-id",
+    setting: FLAG_OF_SETTING[setting][1]
+    for setting in ("base_url", "region", "api_version", "group_id", "sync_ids")
 }
-_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def add_doctor_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -68,12 +65,7 @@ def command_doctor(args: argparse.Namespace, spec: SourceSpec) -> ExitCode:
     """Run the checks of the chosen source and print the report."""
     options = {key: value for key, value in spec.options(args).items() if key in FLAGS}
     flags = {key: FLAGS[key] for key in options}
-    for name, flag in (("dataset", "--dataset"), ("pipeline_name", "--pipeline-name")):
-        if not _NAME_PATTERN.match(getattr(args, name)):
-            raise UsageError(
-                f"{flag} {getattr(args, name)!r} is not a valid name: use letters, digits and "
-                "underscores, starting with a letter"
-            )
+    checked_name("--pipeline-name", args.pipeline_name, "name")  # --dataset: resolve_defaults
     report = DIAGNOSE[spec.name](
         **options,
         destination=_destination(args),
