@@ -34,12 +34,18 @@ from pipelines.cli_flags import (
 from pipelines.destinations import checked_destination, duckdb_destination
 from pipelines.doctor import add_doctor_command, command_doctor
 from pipelines.exit_codes import ExitCode, classify
-from pipelines.health_cli import add_health_commands, command_check, command_report
+from pipelines.health_cli import (
+    add_health_commands,
+    command_check,
+    command_report,
+    refuse_unreadable,
+)
 from pipelines.health_views import drop_health_views, health_views_exist, refresh_health_views
 from pipelines.interrupts import Interrupts, interruption
 from pipelines.names import checked_name, stored_dataset_name
 from pipelines.ownership import refuse_foreign_state
 from pipelines.progress import LongWorkProgress
+from pipelines.quiet_logs import quiet_dlt_warnings
 from pipelines.recovery import finish_interrupted_load
 from pipelines.run_lock import PipelineBusyError, pipeline_lock
 from pipelines.sources import SOURCES, SourceSpec, UsageError, duckdb_file
@@ -105,6 +111,8 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
         raise UsageError("--duckdb-path applies only with --destination duckdb")
     else:
         destination = checked_destination(args.destination, args.dataset)
+        if args.command in READS_ONLY:
+            refuse_unreadable(args, destination)
     if args.command in WRITES:  # before dlt attaches the pipeline (and the demo drops it)
         refuse_foreign_state(
             pipeline_name,
@@ -122,6 +130,17 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
     )
 
 
+def one_writer_for_sqlite(pipeline: dlt.Pipeline) -> None:
+    """SQLite locks the whole file per write: dlt's parallel load jobs would fail on each
+    other ("database is locked") and retry. One load worker, unless the user chose a number."""
+    destination = pipeline.destination
+    if destination is None or destination.destination_type != "dlt.destinations.sqlalchemy":
+        return
+    chosen = "LOAD__WORKERS" in os.environ or dlt.config.get("load.workers") is not None
+    if not chosen and pipeline.sql_client().capabilities.sqlglot_dialect == "sqlite":
+        dlt.config["load.workers"] = 1
+
+
 def load(
     pipeline: dlt.Pipeline,
     source: Any,
@@ -135,6 +154,7 @@ def load(
     before = 0 if refresh else count_runs(pipeline)
     leftover = pending_load_ids(pipeline)  # a killed run's packages: loaded by this command too
     finish_interrupted_load(pipeline)
+    one_writer_for_sqlite(pipeline)
     info = pipeline.run(source, refresh=refresh)
     problem = refresh_health_views(pipeline, spec.name)
     if problem:
@@ -280,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         refuse_extra_flags(parser, args.command, extras)
     interrupts = Interrupts(debug=args.debug)  # Ctrl-C/SIGTERM: one line, exit 130/143
     interrupts.install()
+    if not args.debug:
+        quiet_dlt_warnings()
     try:
         spec = resolve_defaults(args)
         code = int(COMMANDS[args.command](args, spec))

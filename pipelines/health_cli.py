@@ -21,7 +21,8 @@ from pipelines.exit_codes import ExitCode
 from pipelines.health_views import (
     HealthViewsError,
     NoRunDataError,
-    dialect_of,
+    ViewsUnsupportedError,
+    destination_reading_dialect,
     sources_seen_from,
 )
 from pipelines.report import HealthData, read_health, render_terminal
@@ -68,8 +69,18 @@ def add_health_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     check.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def refuse_unreadable(args: argparse.Namespace, destination: Any) -> None:
+    """Stop `report` / `check` on a destination they cannot read, before a pipeline exists."""
+    try:
+        destination_reading_dialect(destination, args.dataset)
+    except ViewsUnsupportedError as error:  # in the words of the flag the user typed
+        raise HealthViewsError(
+            f"--destination {args.destination}: {error.detail}, so `syncruns {args.command}` "
+            "cannot read it (README: Destinations lists the ones it can)"
+        ) from None
+
+
 def _read(args: argparse.Namespace, pipeline: dlt.Pipeline, now: datetime) -> HealthData:
-    dialect_of(pipeline)  # a clear error for destinations without the views
     if args.destination == "duckdb":
         path = Path(args.duckdb_path or f"{args.pipeline_name}.duckdb")
         if not path.is_file():  # DuckDB would create an empty file

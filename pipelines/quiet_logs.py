@@ -3,10 +3,11 @@
 When the command is being interrupted, or a device is full, dlt logs what it does about it
 (draining jobs, retrying a job five times, each with a traceback): ~90 lines for a full disk.
 The command ends with one line saying what happened and what the next run does; `--debug`
-keeps dlt's lines.
+keeps dlt's lines. Warnings dlt raises on every load of a destination are dropped too.
 """
 
 import logging
+import warnings
 from collections.abc import Callable
 
 from pipelines.disk_full import mentions_no_space, no_space_cause
@@ -50,3 +51,12 @@ class QuietDltLogs:
     def uninstall(self) -> None:
         """Stop filtering."""
         self._logger.removeFilter(self._filter)
+
+
+def quiet_dlt_warnings() -> None:
+    """Drop the SQLAlchemy warnings dlt's sqlalchemy merge job raises on every merge (three per
+    table): they are about how dlt builds its SQL, and a user can do nothing about them."""
+    for message in ("implicitly coercing SELECT object", "Coercing Subquery object into a select"):
+        warnings.filterwarnings(
+            "ignore", message=message, module=r"dlt\.destinations\.impl\.sqlalchemy\."
+        )

@@ -9,15 +9,20 @@ from typing import Any
 
 import dlt
 import wcwidth
+from sqlglot import exp
 
 from pipelines.health_views import (
+    VIEW_NAMES,
     HealthViewsError,
     RunSource,
-    dialect_of,
+    canonical_name,
     ensure_health_views,
-    loaded_view_bodies,
+    loaded_canonical_bodies,
     no_run_data,
+    reading_dialect,
 )
+from pipelines.sql_dialects import CANONICAL, transpile
+from pipelines.view_values import typed_row
 
 ERROR_LIMIT = 50
 
@@ -53,27 +58,26 @@ def read_health(
     """
     if sources is None:
         ensure_health_views(pipeline)
+    dialect, versions = reading_dialect(pipeline)
     with pipeline.sql_client() as client:
-        bodies: dict[str, str] | None = None
         if sources is not None:
             if not client.has_dataset():  # a mistyped --dataset: not the other sources' health
                 raise no_run_data(client)
-            bodies = loaded_view_bodies(client, dialect_of(pipeline), sources)
-        where, params = "", list(sync_ids or [])
+            bodies = loaded_canonical_bodies(client, dialect, sources, versions=versions)
+            relations = {name: f"({body}) AS {name}" for name, body in bodies.items()}
+        else:
+            relations = {name: canonical_name(client, name, dialect) for name in VIEW_NAMES}
+        where = ""
         if sync_ids:
-            where = f" WHERE sync_id IN ({', '.join('%s' for _ in sync_ids)})"
+            where = f" WHERE sync_id IN ({', '.join(_text(i) for i in sync_ids)})"
             if source is not None:
-                where, params = f"{where} AND source = %s", [*params, source]
+                where += f" AND source = {_text(source)}"
 
         def rows(view: str, order: str, limit: str = "") -> list[dict[str, Any]]:
-            if bodies is None:
-                relation = client.make_qualified_table_name(view)
-            else:
-                relation = f"({bodies[view]}) AS {view}"
-            sql = f"SELECT * FROM {relation}{where} ORDER BY {order}{limit}"
-            with client.execute_query(sql, *params) as cursor:
-                names = [column[0] for column in cursor.description]
-                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            query = f"SELECT * FROM {relations[view]}{where} ORDER BY {order}{limit}"
+            with client.execute_query(transpile(query, dialect, is_view=False)) as cursor:
+                names = list(cursor.columns_schema)
+                return [typed_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
         syncs = rows("sync_health", "source, LENGTH(sync_id), sync_id")
         daily = rows("sync_run_daily", "day, source, LENGTH(sync_id), sync_id")
@@ -92,6 +96,11 @@ def read_health(
         )
     syncs.sort(key=severity)
     return HealthData(where_text, now or datetime.now(UTC), syncs, daily, errors)
+
+
+def _text(value: str) -> str:
+    """A string literal, quotes escaped (sync ids come from the command line)."""
+    return str(exp.Literal.string(value).sql(dialect=CANONICAL))
 
 
 def severity(row: dict[str, Any]) -> tuple[Any, ...]:

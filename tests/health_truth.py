@@ -16,23 +16,107 @@ from census_source.timestamps import parse_timestamp
 from tests.truth import table
 
 OUTCOMES = {"completed": "success", "failed": "failure", "skipped": "skipped"}
+# each source's statuses -> the views' outcome (README "Monitoring your syncs"); else open
+SOURCE_OUTCOMES = {
+    "census": OUTCOMES,
+    "census_v2": OUTCOMES,
+    "mirror": OUTCOMES,
+    "hightouch": {
+        "success": "success",
+        "warning": "success",
+        "failed": "failure",
+        "interrupted": "failure",
+        "cancelled": "skipped",
+    },
+    "files_com": {
+        "success": "success",
+        "failure": "failure",
+        "partial_failure": "failure",
+        "skipped": "skipped",
+    },
+}
 FLOAT_COLUMNS = frozenset(
     {"failure_rate_7d", "failure_rate_30d", "p50_duration_s", "p95_duration_s"}
 )
 
 
-def outcome(status: str | None) -> str:
-    return OUTCOMES.get(status or "", "open")
+def outcome(status: str | None, source: str = "census") -> str:
+    return SOURCE_OUTCOMES[source].get(status or "", "open")
+
+
+def _rows(counts: dict[str, Any] | None) -> int | None:
+    """Hightouch's added + changed + removed rows."""
+    if counts is None:
+        return None
+    return int(counts["addedCount"]) + int(counts["changedCount"]) + int(counts["removedCount"])
+
+
+def hightouch_as_common(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hightouch runs in the fields the views read (README "Definitions": planned, successful
+    and failed rows stand for records processed, updated and failed)."""
+    return [
+        {
+            "id": run["id"],
+            "sync_id": run["syncId"],
+            "status": run["status"],
+            "created_at": run["createdAt"],
+            "completed_at": run["finishedAt"],
+            "records_processed": _rows(run["plannedRows"]),
+            "records_updated": _rows(run["successfulRows"]),
+            "records_failed": _rows(run["failedRows"]),
+            "records_invalid": None,
+            "error_code": None,
+            "error_message": run["error"],
+            "error_detail": None,
+        }
+        for run in runs
+    ]
+
+
+def hightouch_syncs_as_common(syncs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": sync["id"], "label": sync["slug"]} for sync in syncs]
+
+
+def files_com_as_common(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Files.com runs in the fields the views read (compared, successful and errored files
+    stand for records; the run's body is its message)."""
+    return [
+        {
+            "id": run["id"],
+            "sync_id": run["sync_id"],
+            "status": run["status"],
+            "created_at": run["created_at"],
+            "completed_at": run["completed_at"],
+            "records_processed": run["compared_files"],
+            "records_updated": run["successful_files"],
+            "records_failed": run["errored_files"],
+            "records_invalid": None,
+            "error_code": None,
+            "error_message": run["body"],
+            "error_detail": None,
+        }
+        for run in runs
+    ]
+
+
+def files_com_syncs_as_common(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Files.com has no syncs endpoint: each sync's name is on its runs."""
+    names: dict[Any, str] = {}
+    for run in runs:
+        names[run["sync_id"]] = max(names.get(run["sync_id"], run["sync_name"]), run["sync_name"])
+    return [{"id": sync_id, "label": name} for sync_id, name in names.items()]
 
 
 def _time(value: Any) -> datetime | None:
     return None if value is None else parse_timestamp(value)
 
 
-def _order(run: dict[str, Any]) -> tuple[datetime, int]:
+def _order(run: dict[str, Any]) -> tuple[datetime, int, str]:
+    """Oldest first: by created_at, then id; ids are text (v2: "run_100123"), and numeric ones
+    order as numbers, by length first."""
     created = _time(run["created_at"])
     assert created is not None
-    return created, int(run["id"])
+    return created, len(str(run["id"])), str(run["id"])
 
 
 def _id(value: Any) -> str:
@@ -80,11 +164,11 @@ def expected_health(
     for key, label in _labels(runs, syncs, source).items():
         history = sorted(by_sync.get(key[1], []), key=_order)
         newest = history[-1] if history else None
-        successes = [r for r in history if outcome(r["status"]) == "success"]
-        finished = [r for r in history if outcome(r["status"]) in ("success", "failure")]
+        successes = [r for r in history if outcome(r["status"], source) == "success"]
+        finished = [r for r in history if outcome(r["status"], source) in ("success", "failure")]
         streak = 0
         for run in reversed(finished):
-            if outcome(run["status"]) == "success":
+            if outcome(run["status"], source) == "success":
                 break
             streak += 1
         row: dict[str, Any] = {
@@ -103,8 +187,8 @@ def expected_health(
         }
         for days in (7, 30):
             window = [r for r in history if now - timedelta(days=days) < _order(r)[0] <= now]
-            done = [r for r in window if outcome(r["status"]) in ("success", "failure")]
-            failed = [r for r in done if outcome(r["status"]) == "failure"]
+            done = [r for r in window if outcome(r["status"], source) in ("success", "failure")]
+            failed = [r for r in done if outcome(r["status"], source) == "failure"]
             row[f"finished_runs_{days}d"] = len(done)
             row[f"failed_runs_{days}d"] = len(failed)
             row[f"records_failed_{days}d"] = _sum(window, "records_failed")
@@ -132,7 +216,7 @@ def expected_daily(
         groups[(source, _id(run["sync_id"]), _order(run)[0].date())].append(run)
     rows = {}
     for key, day_runs in groups.items():
-        outcomes = [outcome(r["status"]) for r in day_runs]
+        outcomes = [outcome(r["status"], source) for r in day_runs]
         rows[key] = {
             "source": key[0],
             "sync_id": key[1],
@@ -153,7 +237,7 @@ def expected_errors(
 ) -> list[dict[str, Any]]:
     """sync_run_errors rows, newest first."""
     labels = _labels(runs, syncs, source)
-    failed = sorted((r for r in runs if outcome(r["status"]) == "failure"), key=_order)
+    failed = sorted((r for r in runs if outcome(r["status"], source) == "failure"), key=_order)
     return [
         {
             "source": source,
@@ -180,19 +264,35 @@ def expected_errors(
 
 def view_rows(pipeline: dlt.Pipeline, view: str, setup: str | None = None) -> list[dict[str, Any]]:
     """Every row of a view as a dict, in the view's own order (`setup`: SQL run first)."""
+    stores_wall_clock = pipeline.sql_client().capabilities.sqlglot_dialect in WALL_CLOCK_ENGINES
     with pipeline.sql_client() as client:
         if setup:
             client.execute_sql(setup)
         with client.execute_query(f"SELECT * FROM {table(pipeline, view)}") as cursor:
-            names = [column[0] for column in cursor.description]
+            names = [name.lower() for name in cursor.columns_schema]
             raw = cursor.fetchall()
-    rows = query_rows(raw)
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    rows = [dict(zip(names, row, strict=True)) for row in raw]
+    if stores_wall_clock:
+        rows = [{name: _from_wall_clock(name, value) for name, value in r.items()} for r in rows]
+    return [{name: _utc(value) for name, value in row.items()} for row in rows]
 
 
-def query_rows(raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows with timestamps as UTC datetimes, whatever the session's time zone."""
-    return [tuple(_utc(value) for value in row) for row in raw]
+# engines whose timestamps have no time zone: SQLite (text) and MySQL/MariaDB (DATETIME), both
+# holding the UTC wall clock as dlt loads it
+WALL_CLOCK_ENGINES = frozenset({"sqlite", "mysql"})
+_TIMESTAMPS = frozenset({"last_run_at", "last_success_at", "created_at", "completed_at"})
+
+
+def _from_wall_clock(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _TIMESTAMPS:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        assert moment.tzinfo is None, f"{name}: {value!r} is not a wall clock"
+        return moment.replace(tzinfo=UTC)
+    if name == "day" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
 
 
 def _utc(value: Any) -> Any:
@@ -217,12 +317,12 @@ def assert_rows_equal(
                 assert got[column] == value, f"{key} {column}: {got[column]!r} != {value!r}"
 
 
-def recent_world(seed: int, counts: tuple[int, ...]) -> World:
+def recent_world(seed: int, counts: tuple[int, ...], **options: Any) -> World:
     """A seeded world whose history ends about two hours ago (for the CLI's real clock).
 
-    An hour-aligned shift of `start` keeps every generated run the same.
+    An hour-aligned shift of `start` keeps every generated run the same. `options` go to World.
     """
-    world = World(seed=seed, sync_run_counts=counts)
+    world = World(seed=seed, sync_run_counts=counts, **options)
     span = world.now - world.start + timedelta(hours=2)
     start = (datetime.now(UTC) - span).replace(minute=0, second=0, microsecond=0)
-    return World(seed=seed, sync_run_counts=counts, start=start)
+    return World(seed=seed, sync_run_counts=counts, start=start, **options)

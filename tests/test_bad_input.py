@@ -240,6 +240,16 @@ CASES = [
         "destination.motherduck.credentials", "DESTINATION__MOTHERDUCK__CREDENTIALS",
     ),
     case(
+        "report-destination-without-sql", "report --destination dummy", BAD_INPUT,
+        "--destination dummy: dummy has no SQL client, so `syncruns report` cannot read it",
+        with_url=False,
+    ),
+    case(
+        "check-destination-without-sql", "check --destination dummy", BAD_INPUT,
+        "--destination dummy: dummy has no SQL client, so `syncruns check` cannot read it",
+        with_url=False,
+    ),
+    case(
         "duckdb-path-with-other-destination", "run --destination postgres --duckdb-path x.db",
         BAD_INPUT, "--duckdb-path applies only with --destination duckdb",
     ),

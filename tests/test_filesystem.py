@@ -2,9 +2,11 @@
 
 dlt's filesystem destination cannot merge plain parquet files: it appends (with a warning), so a
 re-read run has one row per load that carried it, and readers take the newest `_dlt_load_id` per
-id. The health views need a SQL destination and are skipped here.
+id. The health views need a SQL destination; `report` and `check` read the files directly.
 """
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from census_simulator import CensusSimulator, World
-from pipelines.health_views import ViewsUnsupportedError, create_health_views, refresh_health_views
+from pipelines.health_views import (
+    ViewsUnsupportedError,
+    create_health_views,
+    refresh_health_views,
+    sources_seen_from,
+)
+from pipelines.report import read_health
 from tests.conftest import TOKEN, source_for
+from tests.health_truth import (
+    assert_rows_equal,
+    expected_daily,
+    expected_errors,
+    expected_health,
+    recent_world,
+)
 from tests.test_cli import syncruns
 from tests.truth import RUN_FIELDS, expected_reasons, expected_runs
 
@@ -78,7 +93,7 @@ def test_full_and_incremental_load_to_parquet_files(world: World, tmp_path: Path
     syncs = newest(read_table(bucket, "census_files", "syncs"), "id")
     assert sorted(syncs) == [s["id"] for s in world.ground_truth_syncs()]
 
-    with pytest.raises(ViewsUnsupportedError, match="need a SQL destination"):
+    with pytest.raises(ViewsUnsupportedError, match="report` and `syncruns check` read the loaded"):
         create_health_views(pipeline)
     assert refresh_health_views(pipeline) is None  # the CLI's hook skips it quietly
 
@@ -102,8 +117,37 @@ def test_cli_loads_to_filesystem_or_says_what_is_missing(
     rows = read_table(tmp_path / "bucket", "census", "sync_runs")
     assert runs_as_loaded({r["id"]: r for r in rows}) == expected_runs(world.ground_truth_runs())
     report = syncruns("report", "--destination", "filesystem", cwd=tmp_path)
-    assert report.returncode == 2
-    assert report.stderr == (
-        "syncruns: error: Health views need a SQL destination (duckdb or postgres); "
-        "filesystem is not one\n"
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("Sync health, dataset 'census' on filesystem")
+    checked = syncruns("check", "--destination", "filesystem", "--json", cwd=tmp_path)
+    verdict = json.loads(checked.stdout)
+    assert verdict["syncs_checked"] == len(world.syncs)
+    assert checked.returncode == (0 if verdict["healthy"] else 6), checked.stderr
+
+
+def test_report_reads_the_newest_version_of_each_appended_run(tmp_path: Path) -> None:
+    """On a bucket, a run re-read by a later load is in the files twice: the report's SQL (run
+    by dlt's DuckDB over the files) reads each run's newest version, equal to ground truth."""
+    world = recent_world(seed=44, counts=(3, 40, 12))
+    pipeline = dlt.pipeline(
+        pipeline_name="census_bucket",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.filesystem((tmp_path / "bucket").as_uri()),
+        dataset_name="census",
     )
+    with CensusSimulator(world, token=TOKEN) as sim:
+        pipeline.run(source_for(sim), loader_file_format="parquet")
+        changed = world.advance(seconds=600, new_runs_per_sync=2)
+        pipeline.run(source_for(sim), loader_file_format="parquet")
+    rows = read_table(tmp_path / "bucket", "census", "sync_runs")
+    assert changed.finished_run_ids and len(rows) > len(world.ground_truth_runs())  # versions
+    now = datetime.now(UTC)
+
+    data = read_health(pipeline, now=now, sources=sources_seen_from("census"))
+
+    runs, syncs = world.ground_truth_runs(), world.ground_truth_syncs()
+    health = {(r["source"], r["sync_id"]): r for r in data.syncs}
+    assert_rows_equal(health, expected_health(runs, syncs, now))
+    daily = {(r["source"], r["sync_id"], r["day"]): r for r in data.daily}
+    assert_rows_equal(daily, expected_daily(runs))
+    assert data.errors == expected_errors(runs, syncs)[: len(data.errors)] and data.errors
