@@ -52,15 +52,13 @@ from pipelines.run_sources import (
 )
 from pipelines.sql_dialects import (
     CANONICAL,
+    PRIMITIVES,
     UnsupportedDialectError,
     destination_dialect,
     transpile,
 )
 
 FILESYSTEM = "dlt.destinations.filesystem"
-# a SQLite view may read only the database (dataset) it is in: there, each dataset's views show
-# the sources loaded into it, and `report` / `check` (which run the SQL in place) show them all
-CROSS_DATASET_VIEWS = {"sqlite": False}
 VIEW_NAMES = ("sync_health", "sync_run_daily", "sync_run_errors")
 __all__ = [  # the sources' mapping lives in pipelines.run_sources; callers import it from here
     "ALL_SOURCES",
@@ -151,7 +149,9 @@ def create_health_views(
     """
     dialect = dialect_of(pipeline)
     with pipeline.sql_client() as client, _dataset_of(client, dataset):
-        if not CROSS_DATASET_VIEWS.get(dialect, True):
+        # where a view reads only its own dataset (SQLite), each dataset's views show the
+        # sources loaded into it; `report` / `check` run the SQL in place and show them all
+        if not PRIMITIVES[dialect].cross_dataset_views:
             here = client.dataset_name
             sources = [s for s in sources if s.dataset is None or s.dataset == here]
         statements = []

@@ -42,6 +42,8 @@ class Primitives:
     seconds_between: str
     utc_day: str
     ordered_views: bool = True  # T-SQL refuses ORDER BY in a view
+    # SQLite: a view may read only the database (dataset) it is in
+    cross_dataset_views: bool = True
     settings: str | None = None  # query settings the meaning needs (ClickHouse)
 
 
@@ -161,6 +163,7 @@ PRIMITIVES: dict[str, Primitives] = {
             " - CAST(SUBSTRING({0}, 21, 6) AS INTEGER)) / 1000000.0"
         ),
         utc_day="DATE({0})",
+        cross_dataset_views=False,
     ),
 }
 DIALECTS = tuple(PRIMITIVES)

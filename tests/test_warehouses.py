@@ -4,7 +4,6 @@ compared row by row with the values computed by hand in tests/health_truth.py.""
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from pipelines.health_views import (
 )
 from pipelines.report import read_health
 from tests.conftest import PERSONAL_TOKEN, TOKEN, source_for, source_v2_for
-from tests.engines import ENGINES, MYSQL_DSN, Engine, engine_fixture
+from tests.engines import ENGINES, MYSQL_DSN, Engine, engine_fixture, server_dsn
 from tests.files_com.conftest import API_KEY as FILES_COM_KEY
 from tests.files_com.conftest import source_for as files_com_for
 from tests.health_truth import (
@@ -261,15 +260,10 @@ def test_v1_and_v2_datasets_with_groups_read_as_one(engine: Engine) -> None:
 
 
 def _cli_destination(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if name == "sqlite":
+    if name == "sqlite":  # the CLI loads SQLite with one worker by itself
         url = f"sqlite:///{tmp_path / 'all.db'}"
-        monkeypatch.setenv("LOAD__WORKERS", "1")
     else:
-        if not MYSQL_DSN:
-            if os.environ.get("CI"):
-                pytest.fail("SYNCRUNS_TEST_MYSQL_DSN is not set: .ci/run starts MariaDB")
-            pytest.skip("no MariaDB: set SYNCRUNS_TEST_MYSQL_DSN (see .ci/mariadb.sh)")
-        url = MYSQL_DSN
+        url = server_dsn("SYNCRUNS_TEST_MYSQL_DSN", MYSQL_DSN, ".ci/mariadb.sh")
     monkeypatch.setenv("DESTINATION__SQLALCHEMY__CREDENTIALS", url)
 
 
