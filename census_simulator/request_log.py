@@ -13,5 +13,7 @@ class RequestLogEntry(LoggedRequest[dict[str, str]]):
     ``status`` is what was sent: 0 while the request is still being answered and for a
     ``reset``. ``authorized`` is whether the token may use this path (v1: the workspace
     token, v2: the personal access token). ``fault`` names the injected fault kind (None when
-    none).
+    none). ``throttled`` marks a 429 of the server-side rate limit (``rate_limit``).
     """
+
+    throttled: bool = False

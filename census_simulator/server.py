@@ -8,6 +8,7 @@ from simulator_common.faults import Fault, as_fault
 from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
 from simulator_common.log import RequestLog
+from simulator_common.rate_window import RateWindow, retry_after_header
 
 from .api import (
     API_PREFIX,
@@ -36,6 +37,18 @@ class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
 
     def authorized(self, path: str) -> bool:
         return self._denial(path) is None
+
+    def refuse(self, entry: RequestLogEntry) -> Response | None:
+        window = self.simulator.rate_window
+        wait = None if window is None else window.admit(entry.started)
+        if wait is None:
+            return None
+        entry.throttled = True
+        return json_response(
+            429,
+            {"status": "error", "message": "Too Many Requests"},
+            headers=(retry_after_header(wait),),
+        )
 
     def fault_for(self, entry: RequestLogEntry) -> Fault | None:
         return as_fault(self.simulator.fault_for(entry))
@@ -75,6 +88,9 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
     ``group_id`` required, see :class:`~census_simulator.v2.V2Variant`); ``v1_retired_status``
     (every ``/api/v1`` request answers that status saying v1 is retired); ``foreign_tokens``
     (personal access tokens of another region's host -> that host, answered 401 naming it).
+    ``rate_limit`` (limit, seconds) turns on a server-side limit Census does not publish: at
+    most ``limit`` requests in any sliding window of ``seconds``, the rest answered 429 with
+    ``Retry-After`` (settable as ``rate_window``; None, the default, means no limit).
     """
 
     handler_class = _Handler
@@ -93,6 +109,7 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         v2_variant: V2Variant | None = None,
         v1_retired_status: int | None = None,
         foreign_tokens: dict[str, str] | None = None,
+        rate_limit: tuple[int, float] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -106,6 +123,7 @@ class CensusSimulator(ServedSimulator, RequestLog[RequestLogEntry]):
         self.quirks = quirks
         self.v2_variant = v2_variant
         self.v1_retired_status = v1_retired_status
+        self.rate_window = None if rate_limit is None else RateWindow(*rate_limit)
         self._foreign = {f"Bearer {t}".encode(): host for t, host in (foreign_tokens or {}).items()}
         self._expected_auth = f"Bearer {token}".encode()
         self._expected_pat_auth = f"Bearer {personal_access_token}".encode()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import collections
 import hmac
-import math
-import threading
 from dataclasses import dataclass
 
 from simulator_common.faults import Fault
 from simulator_common.http import Response, SimulatorHandler
 from simulator_common.lifecycle import ServedSimulator
 from simulator_common.log import LoggedRequest, RequestLog
+from simulator_common.rate_window import RateWindow, retry_after_header
 
 from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get, handle_post
 from .faults import FaultPlan
@@ -35,31 +33,6 @@ class RequestLogEntry(LoggedRequest[dict[str, str]]):
     throttled: bool = False
 
 
-class RateWindow:
-    """Admits at most ``limit`` requests in any sliding window of ``seconds`` (by arrival time).
-
-    Assumption: requests answered 429 do not count against the limit.
-    """
-
-    def __init__(self, limit: int, seconds: float) -> None:
-        if limit < 1 or seconds <= 0:
-            raise ValueError("a rate limit needs limit >= 1 and seconds > 0")
-        self.limit = limit
-        self.seconds = seconds
-        self._admitted: collections.deque[float] = collections.deque()
-        self._lock = threading.Lock()
-
-    def admit(self, now: float) -> float | None:
-        """None if the request may proceed, else the seconds until it would be admitted."""
-        with self._lock:
-            while self._admitted and self._admitted[0] <= now - self.seconds:
-                self._admitted.popleft()
-            if len(self._admitted) < self.limit:
-                self._admitted.append(now)
-                return None
-            return self._admitted[0] + self.seconds - now
-
-
 class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
     entry_class = RequestLogEntry
     bug_response = error_response(500, "simulator error")
@@ -74,7 +47,7 @@ class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
         if wait is None:
             return None
         entry.throttled = True
-        headers = (("Retry-After", str(max(1, math.ceil(wait)))),)
+        headers = (retry_after_header(wait),)
         return Response(429, b'{"message":"Rate limit exceeded"}', headers)
 
     def fault_for(self, entry: RequestLogEntry) -> Fault | None:
