@@ -77,6 +77,7 @@ def census_source(
     settle_hours: float = DEFAULT_SETTLE_HOURS,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate_limit: float = DEFAULT_RATE_LIMIT,
+    adaptive_concurrency: bool = True,
     backfill_batch_syncs: int = 0,
     api_version: str = DEFAULT_API_VERSION,
     group_id: str | None = None,
@@ -99,6 +100,9 @@ def census_source(
         settle_hours: How long a terminal run without completed_at is still re-read.
         concurrency: How many syncs are read at once.
         rate_limit: Requests per second at most, across all workers (0 = no limit).
+        adaptive_concurrency: Adapt requests in flight and their rate to the API's answers
+            (AIMD: grow while answers stay fast, back off on 429/503 and honour Retry-After),
+            never above `concurrency` and `rate_limit`; false keeps `concurrency` fixed.
         backfill_batch_syncs: With a window, load at most this many syncs per load and record
             them as done (0 = all at once). Run again until the `backfill_remaining` custom
             metric of `sync_runs` is 0; a killed backfill resumes where it stopped.
@@ -134,7 +138,8 @@ def census_source(
         raise CensusConfigError("sources.census.backfill_batch_syncs must be >= 0 (0 = all)")
     if not records_retention_days > 0:
         raise CensusConfigError("sources.census.records_retention_days must be > 0")
-    api = CensusApi(root, token, rate_limit or None, version, groups)
+    ceiling = concurrency if adaptive_concurrency else None
+    api = CensusApi(root, token, rate_limit or None, version, groups, ceiling)
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),

@@ -29,6 +29,7 @@ from census_source.paginator import CensusPagePaginator
 from census_source.ratelimit import RateLimiter
 from census_source.settings import SECRET_CONFIG_KEY, SECRET_ENV_VAR
 from census_source.versions import V1, ApiVersion
+from syncruns_common.adaptive import adaptive_limiter
 from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
@@ -84,7 +85,8 @@ class CensusApi:
     """The read endpoints this source needs, with dlt's retries and bearer auth.
 
     Each thread gets its own session (requests sessions are not thread-safe); all share one
-    rate limiter, applied to every attempt including retries.
+    rate limiter, applied to every attempt including retries. With `adaptive_ceiling` the
+    requests in flight and their rate adapt to the host's answers, up to that many at once.
     """
 
     def __init__(
@@ -94,14 +96,17 @@ class CensusApi:
         rate_limit: float | None = None,
         version: ApiVersion = V1,
         groups: Sequence[str] | str | None = None,
+        adaptive_ceiling: int | None = None,
     ) -> None:
         self.base_url = base_url
         self.version = version
         self.groups = (groups,) if isinstance(groups, str) else tuple(groups or ()) or None
         self._sync_groups: dict[str, str] = {}  # sync id -> its group, from the sync list
         self._auth = BearerTokenAuth(api_key)
-        self._limiter = RateLimiter(rate_limit)
         self._runtime = resolve_configuration(RuntimeConfiguration())
+        self._limiter = adaptive_limiter(
+            RateLimiter(rate_limit), adaptive_ceiling, rate_limit, self._runtime
+        )
         self._local = threading.local()
         self._errors = HttpErrors(
             api="Census API",

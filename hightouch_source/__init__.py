@@ -80,6 +80,7 @@ def hightouch_source(
     rate_limit: int = DEFAULT_RATE_LIMIT,
     rate_limit_window_seconds: float = DEFAULT_RATE_WINDOW_SECONDS,
     page_size: int = PAGE_SIZE,
+    adaptive_concurrency: bool = True,
 ) -> Sequence[DltResource]:
     """Hightouch syncs and their run history.
 
@@ -98,6 +99,9 @@ def hightouch_source(
             retries (0 = no limit). Hightouch allows 200 per 10 s.
         rate_limit_window_seconds: The window of `rate_limit`.
         page_size: Items per list request (1-100).
+        adaptive_concurrency: Adapt requests in flight and their rate to the API's answers
+            (AIMD: grow while answers stay fast, back off on 429/503 and honour Retry-After),
+            never above `concurrency` and `rate_limit`; false keeps `concurrency` fixed.
     """
     token = validate_api_key(api_key)
     root = resolve_base_url(base_url)
@@ -111,7 +115,8 @@ def hightouch_source(
     validate_range("page_size", page_size, 1, 100)
     margin = max(rate_limit_window_seconds * RATE_WINDOW_MARGIN, RATE_WINDOW_MIN_MARGIN_SECONDS)
     limiter = SlidingWindowLimiter(int(rate_limit) or None, rate_limit_window_seconds + margin)
-    api = HightouchApi(root, token, limiter, int(page_size))
+    ceiling = int(concurrency) if adaptive_concurrency else None
+    api = HightouchApi(root, token, limiter, int(page_size), ceiling)
     options = RunOptions(
         window=window,
         overlap=timedelta(seconds=overlap_seconds),

@@ -22,6 +22,7 @@ from hightouch_source.errors import (
 from hightouch_source.paginator import HasMorePaginator
 from hightouch_source.ratelimit import SlidingWindowLimiter
 from hightouch_source.settings import API_PREFIX, PAGE_SIZE, SECRET_CONFIG_KEY, SECRET_ENV_VAR
+from syncruns_common.adaptive import adaptive_limiter
 from syncruns_common.contract import PageGuard
 from syncruns_common.http_errors import HttpErrors
 from syncruns_common.http_session import rate_limited_session
@@ -48,7 +49,8 @@ class HightouchApi:
     """The read endpoints this source needs, with dlt's retries, bearer auth and a rate limit.
 
     Each thread gets its own session (requests sessions are not thread-safe); all share one
-    limiter, applied to every attempt including retries.
+    limiter, applied to every attempt including retries. With `adaptive_ceiling` the requests
+    in flight and their rate adapt to the host's answers, up to that many at once.
     """
 
     def __init__(
@@ -57,12 +59,13 @@ class HightouchApi:
         api_key: str,
         limiter: SlidingWindowLimiter,
         page_size: int = PAGE_SIZE,
+        adaptive_ceiling: int | None = None,
     ) -> None:
         self.base_url = base_url
         self.page_size = page_size
         self._auth = BearerTokenAuth(api_key)
-        self._limiter = limiter
         self._runtime = resolve_configuration(RuntimeConfiguration())
+        self._limiter = adaptive_limiter(limiter, adaptive_ceiling, limiter.rate, self._runtime)
         self._local = threading.local()
         self._errors = HttpErrors(
             api="Hightouch API",

@@ -21,6 +21,11 @@ class SlidingWindowLimiter:
         self._started: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
 
+    @property
+    def rate(self) -> float | None:
+        """The limit as requests per second over the window (None: no limit)."""
+        return self.limit / self.seconds if self.limit else None
+
     def acquire(self) -> None:
         """Wait until this thread may send its next request, and count it."""
         if not self.limit:

@@ -1,7 +1,10 @@
 """The `requests` session under dlt's RESTClient: dlt's retries, and a shared rate limit."""
 
 import os
-from typing import Any, Protocol
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol, runtime_checkable
 
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests import Client
@@ -20,16 +23,52 @@ class Limiter(Protocol):
         """Block until this thread may send its next request."""
 
 
+@runtime_checkable
+class Feedback(Protocol):
+    """A limiter that learns from each attempt's answer (see syncruns_common.adaptive)."""
+
+    def answered(self, status: int, retry_after_s: float | None, seconds: float) -> None:
+        """One attempt ended: its status (0: no answer), Retry-After, and how long it took."""
+
+
 class RateLimitedAdapter(HTTPAdapter):
-    """HTTPAdapter that waits for the shared limiter before every send, retries included."""
+    """HTTPAdapter that waits for the shared limiter before every send, retries included, and
+    tells a learning limiter how each attempt went."""
 
     def __init__(self, limiter: Limiter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.limiter = limiter
+        self.feedback: Feedback | None = limiter if isinstance(limiter, Feedback) else None
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
         self.limiter.acquire()
-        return super().send(request, *args, **kwargs)
+        if self.feedback is None:
+            return super().send(request, *args, **kwargs)
+        started = time.monotonic()
+        status, retry_after = 0, None
+        try:
+            response = super().send(request, *args, **kwargs)
+            status = response.status_code
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            return response
+        finally:
+            self.feedback.answered(status, retry_after, time.monotonic() - started)
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """A Retry-After header's seconds (delta form, or an HTTP date), None if absent or bad."""
+    if not header:
+        return None
+    text = header.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def retrying_session(runtime: RuntimeConfiguration, retry_condition: RetryPredicate) -> Session:
