@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.sections import write_section
 from benchmarks.simulator_process import SimulatorProcess
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -155,22 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = "\n".join(lines)
     print("\n" + text)
     if not args.no_write:
-        _write_section(BENCH_DIR / "RESULTS.md", text)
-
-
-def _write_section(results_md: Path, text: str) -> None:
-    """Put the section before "Side by side with a commit" (which compare_commits rewrites to
-    the end of the file), replacing an earlier one."""
-    current = results_md.read_text()
-    if SECTION in current:
-        start = current.index(SECTION)
-        rest = current.find("\n## ", start + len(SECTION))
-        current = current[:start] + (current[rest + 1 :] if rest != -1 else "")
-    anchor = current.find("## Side by side with a commit")
-    if anchor == -1:
-        results_md.write_text(current.rstrip() + "\n\n" + text)
-    else:
-        results_md.write_text(current[:anchor] + text + "\n" + current[anchor:])
+        write_section(BENCH_DIR / "RESULTS.md", SECTION, text)
 
 
 if __name__ == "__main__":

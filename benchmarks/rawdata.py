@@ -1,4 +1,7 @@
-"""results.json: every measurement and the run's context, so a report can be rebuilt later."""
+"""results.json: every measurement and the run's context, so a report can be rebuilt later.
+
+Files written before the savvy baseline and the ceiling (issue 17) load with no ceilings.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.capacity import Capacity
+from benchmarks.ceiling import Ceiling
 from benchmarks.report import Context
 from benchmarks.scenarios import Measurement, Plan
 from benchmarks.simulator_process import RequestCounts, Truth
@@ -31,6 +35,7 @@ def load(path: Path) -> tuple[Context, list[Measurement]]:
             **context_raw,
             "plan": Plan(**context_raw["plan"]),
             "capacity": [Capacity(**item) for item in context_raw["capacity"]],
+            "ceilings": [Ceiling(**item) for item in context_raw.get("ceilings", [])],
             "skipped": {
                 (item["scenario"], item["tool"]): item["reason"] for item in context_raw["skipped"]
             },

@@ -8,10 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.capacity import Capacity
+from benchmarks.ceiling import Ceiling
 from benchmarks.scenarios import Measurement, Plan, scenario_titles
 
-TOOLS = ("ours", "baseline")
-TOOL_LABELS = {"ours": "census_source", "baseline": "rest_api baseline"}
+TOOLS = ("ours", "baseline", "savvy")
+BASELINES = ("baseline", "savvy")
+TOOL_LABELS = {
+    "ours": "census_source",
+    "baseline": "rest_api baseline",
+    "savvy": "rest_api + parquet + parallelized",
+}
+RSS_GROWTH_TARGET = 1.1  # issue 17
+CEILING_TARGET = 0.8  # ours' runs/s as a share of the fetch-and-parse ceiling (issue 17)
+CEILING_SCENARIOS = ("s4", "s5")
+GENERATED_LAST = "## How measured"
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Context:
     quick: bool
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     capacity: list[Capacity] = field(default_factory=list)
+    ceilings: list[Ceiling] = field(default_factory=list)
     elapsed_s: float = 0.0
 
 
@@ -185,27 +196,119 @@ def skip_notes(context: Context) -> list[str]:
     ]
 
 
-def _pair(
-    summaries: dict[tuple[str, str], Summary], scenario: str
-) -> tuple[Summary | None, Summary | None]:
-    return summaries.get((scenario, "ours")), summaries.get((scenario, "baseline"))
+def _vs(
+    summaries: dict[tuple[str, str], Summary],
+    scenario: str,
+    other: str,
+    get: Callable[[Summary], float],
+) -> float | None:
+    """`other` ÷ ours of one median (None if either is missing or ours is zero)."""
+    ours, theirs = summaries.get((scenario, "ours")), summaries.get((scenario, other))
+    if ours is None or theirs is None or not get(ours):
+        return None
+    return get(theirs) / get(ours)
+
+
+RATIO_COLUMNS: tuple[tuple[str, Callable[[Summary], float]], ...] = (
+    ("requests", lambda s: s.requests),
+    ("wall", lambda s: s.wall_s),
+    ("RSS", lambda s: s.peak_rss_mib),
+)
+RATIO_HEADER = (
+    "scenario",
+    *[f"{name} ({other}÷ours)" for name, _ in RATIO_COLUMNS for other in ("base", "savvy")],
+)
 
 
 def ratio_rows(
     summaries: dict[tuple[str, str], Summary], titles: dict[str, str]
 ) -> list[list[str]]:
-    """Baseline ÷ ours per scenario: requests, wall time, peak RSS."""
+    """Baseline ÷ ours and savvy ÷ ours per scenario: requests, wall time, peak RSS."""
     rows: list[list[str]] = []
     for scenario, title in titles.items():
-        ours, base = _pair(summaries, scenario)
-        if ours is None or base is None:
+        if not any((scenario, other) in summaries for other in BASELINES):
+            continue
+        if (scenario, "ours") not in summaries:
+            continue
+        cells = [
+            _ratio(_vs(summaries, scenario, other, get))
+            for _, get in RATIO_COLUMNS
+            for other in BASELINES
+        ]
+        rows.append([title, *cells])
+    return rows
+
+
+@dataclass(frozen=True)
+class CeilingSummary:
+    """Medians of the fetch-and-parse ceiling in one scenario."""
+
+    scenario: str
+    threads: int
+    reps: int
+    wall_s: float
+    runs_per_s: float
+    peak_rss_mib: float
+    complete: bool
+
+
+def summarize_ceilings(ceilings: Sequence[Ceiling]) -> dict[str, CeilingSummary]:
+    """Medians per scenario."""
+    groups: dict[str, list[Ceiling]] = {}
+    for item in ceilings:
+        groups.setdefault(item.scenario, []).append(item)
+    return {
+        scenario: CeilingSummary(
+            scenario=scenario,
+            threads=items[0].threads,
+            reps=len(items),
+            wall_s=_median([item.wall_s for item in items]),
+            runs_per_s=_median([item.runs_per_s for item in items]),
+            peak_rss_mib=_median([item.peak_rss_mib for item in items]),
+            complete=all(item.complete for item in items),
+        )
+        for scenario, items in groups.items()
+    }
+
+
+def _share_of_ceiling(
+    summaries: dict[tuple[str, str], Summary], ceilings: dict[str, CeilingSummary], scenario: str
+) -> tuple[Summary | None, CeilingSummary | None, float | None]:
+    ours, ceiling = summaries.get((scenario, "ours")), ceilings.get(scenario)
+    if ours is None or ceiling is None or not ceiling.runs_per_s:
+        return ours, ceiling, None
+    return ours, ceiling, ours.runs_per_s / ceiling.runs_per_s
+
+
+CEILING_HEADER = (
+    "scenario",
+    "threads",
+    "median wall s",
+    "runs/s",
+    "peak RSS MiB",
+    "ours runs/s",
+    "ours ÷ ceiling",
+)
+
+
+def ceiling_rows(summaries: dict[tuple[str, str], Summary], context: Context) -> list[list[str]]:
+    """The fetch-and-parse ceiling per scenario beside ours' runs/s."""
+    titles = scenario_titles(context.plan)
+    ceilings = summarize_ceilings(context.ceilings)
+    rows: list[list[str]] = []
+    for scenario in CEILING_SCENARIOS:
+        ours, ceiling, share = _share_of_ceiling(summaries, ceilings, scenario)
+        if ceiling is None:
             continue
         rows.append(
             [
-                title,
-                _ratio(base.requests / ours.requests if ours.requests else None),
-                _ratio(base.wall_s / ours.wall_s if ours.wall_s else None),
-                _ratio(base.peak_rss_mib / ours.peak_rss_mib if ours.peak_rss_mib else None),
+                titles[scenario],
+                str(ceiling.threads),
+                _secs(ceiling.wall_s),
+                _num(ceiling.runs_per_s) + ("" if ceiling.complete else " **INCOMPLETE**"),
+                _num(ceiling.peak_rss_mib),
+                "n/a" if ours is None else _num(ours.runs_per_s),
+                _ratio(share),
             ]
         )
     return rows
@@ -231,16 +334,17 @@ def memory_rows(summaries: dict[tuple[str, str], Summary]) -> list[list[str]]:
                 _num(low.peak_rss_mib),
                 _num(high.peak_rss_mib),
                 _ratio(growth),
-                _verdict(growth <= 1.2) if tool == "ours" else "",
+                _verdict(growth <= RSS_GROWTH_TARGET) if tool == "ours" else "",
             ]
         )
     return rows
 
 
-def target_rows(summaries: dict[tuple[str, str], Summary], plan: Plan) -> list[list[str]]:
-    """The targets of issue 4, each with the measured value and pass/miss."""
+def target_rows(summaries: dict[tuple[str, str], Summary], context: Context) -> list[list[str]]:
+    """The targets of issues 4 and 17, each with the measured value and pass/miss."""
     rows: list[list[str]] = []
-    big, small = _world_labels(plan)
+    big, small = _world_labels(context.plan)
+    ceilings = summarize_ceilings(context.ceilings)
 
     def get(scenario: str, tool: str = "ours") -> Summary | None:
         return summaries.get((scenario, tool))
@@ -280,17 +384,28 @@ def target_rows(summaries: dict[tuple[str, str], Summary], plan: Plan) -> list[l
             _verdict(None if s4 is None else s4.peak_rss_mib <= 400),
         ]
     )
+    for scenario in CEILING_SCENARIOS:
+        ours, ceiling, share = _share_of_ceiling(summaries, ceilings, scenario)
+        rows.append(
+            [
+                f"scenario {scenario[1]}: ≥ {CEILING_TARGET:g} x fetch-and-parse ceiling",
+                "n/a"
+                if ours is None or ceiling is None or share is None
+                else f"{_num(ours.runs_per_s)} vs {_num(CEILING_TARGET * ceiling.runs_per_s)} "
+                f"runs/s (ceiling {_num(ceiling.runs_per_s)}; {_ratio(share)})",
+                _verdict(None if share is None else share >= CEILING_TARGET),
+            ]
+        )
     s5 = get("s5")
     growth = None if s4 is None or s5 is None else s4.peak_rss_mib / s5.peak_rss_mib
     rows.append(
         [
-            f"scenario 5: RSS({big}) ≤ 1.2 x RSS({small})",
+            f"scenario 5: RSS({big}) ≤ {RSS_GROWTH_TARGET:g} x RSS({small})",
             "n/a" if growth is None else _ratio(growth),
-            _verdict(None if growth is None else growth <= 1.2),
+            _verdict(None if growth is None else growth <= RSS_GROWTH_TARGET),
         ]
     )
-    ours2, base2 = _pair(summaries, "s2")
-    fewer = None if ours2 is None or base2 is None else base2.requests / ours2.requests
+    fewer = _vs(summaries, "s2", "baseline", lambda s: s.requests)
     rows.append(
         [
             "vs baseline, scenario 2: ≥ 10x fewer requests",
@@ -298,13 +413,20 @@ def target_rows(summaries: dict[tuple[str, str], Summary], plan: Plan) -> list[l
             _verdict(None if fewer is None else fewer >= 10),
         ]
     )
-    ours1, base1 = _pair(summaries, "s1")
-    faster = None if ours1 is None or base1 is None else base1.wall_s / ours1.wall_s
+    faster = _vs(summaries, "s1", "baseline", lambda s: s.wall_s)
     rows.append(
         [
             "vs baseline, scenario 1: ≥ 3x faster",
             "n/a" if faster is None else f"{_ratio(faster)} faster",
             _verdict(None if faster is None else faster >= 3),
+        ]
+    )
+    savvy = _vs(summaries, "s1", "savvy", lambda s: s.wall_s)
+    rows.append(
+        [
+            "vs savvy baseline, scenario 1: faster",
+            "n/a" if savvy is None else f"{_ratio(savvy)} (savvy wall ÷ ours)",
+            _verdict(None if savvy is None else savvy > 1),
         ]
     )
     ours_all = [s for (_, tool), s in summaries.items() if tool == "ours"]
@@ -385,13 +507,12 @@ def console(summaries: dict[tuple[str, str], Summary], context: Context) -> str:
         _text_table(MAIN_HEADER, main_rows(summaries, context)),
         *skip_notes(context),
         "",
-        _text_table(
-            ("scenario", "requests (base÷ours)", "wall (base÷ours)", "RSS (base÷ours)"),
-            ratio_rows(summaries, titles),
-        ),
+        _text_table(RATIO_HEADER, ratio_rows(summaries, titles)),
         "",
-        _text_table(("target", "measured", "result"), target_rows(summaries, context.plan)),
+        _text_table(("target", "measured", "result"), target_rows(summaries, context)),
     ]
+    if context.ceilings:
+        parts += ["", _text_table(CEILING_HEADER, ceiling_rows(summaries, context))]
     if context.capacity:
         parts += [
             "",
@@ -403,18 +524,40 @@ def console(summaries: dict[tuple[str, str], Summary], context: Context) -> str:
     return "\n".join(parts)
 
 
-def _how_measured(context: Context, setup: dict[str, str]) -> str:
+def _how_measured(context: Context, setup: dict[str, str], savvy: bool) -> str:
     plan = context.plan
     chain = plan.chain_syncs * plan.chain_runs
     new_pct = 100 * plan.new_per_sync / plan.chain_runs
     changed_pct = 100 * plan.changing_per_sync / plan.chain_runs
-    base_conc = "5 (dlt's default `[extract] workers`)" if context.baseline_parallel else "1"
+    workers = "5 (dlt's default `[extract] workers`)"
+    base_conc = workers if context.baseline_parallel else "1"
+    savvy_line = (
+        "- **Savvy baseline** (*savvy*, rest_api + parquet + parallelized): the same "
+        '`baseline_source` as a user who knows dlt runs it, `"parallelized": True` on the '
+        "child resource and `pipeline.run(..., loader_file_format='parquet')`, dlt's default "
+        "duckdb destination settings, no incremental either, merge on `id`; concurrency for "
+        f"its ideal: {workers}."
+    )
+    ceiling_line = (
+        "- **Fetch-and-parse ceiling** (`benchmarks/ceiling.py`), scenarios 4 and 5: right "
+        "after the tools' loads of the scenario in each repetition, on the same world at "
+        "zero latency, a fresh `python -m benchmarks.ceiling` process lists the syncs, then "
+        f"{context.concurrency} threads (ours' concurrency), each with its own keep-alive "
+        "`requests.Session`, take syncs from a shared queue and GET every page of "
+        "`/syncs/{id}/sync_runs?per_page=100&page=k` (Bearer token), following "
+        "`pagination.next_page`, and parse each body with `orjson.loads` (`json.loads` "
+        "without orjson). Runs are counted, nothing is loaded or kept: what a client in one "
+        "Python process with these threads gets from this simulator before doing anything "
+        "with the runs. *runs/s* = runs parsed ÷ the wall of that pass (sync list to the "
+        "last page); *ours ÷ ceiling* compares the medians of runs/s."
+    )
     return "\n".join(
         [
             f"- **Worlds.** Every tool and repetition starts from a world freshly built from seed "
-            f"{plan.seed} in the simulator process; the two tools never share a DuckDB file or "
+            f"{plan.seed} in the simulator process; no two tools share a DuckDB file or "
             "dlt pipeline state (each load chain has its own work folder). The order of the "
-            "tools alternates between repetitions.",
+            "tools rotates between repetitions: ours, baseline, savvy; then baseline, savvy, "
+            "ours; and so on.",
             f"- **Scenario 1** loads {plan.chain_syncs} syncs x {plan.chain_runs:,} runs "
             f"({chain:,}) with {plan.latency_s * 1000:.0f} ms latency per request. Before it, "
             f"each sync's newest {plan.changing_per_sync} runs are made open with "
@@ -466,8 +609,10 @@ def _how_measured(context: Context, setup: dict[str, str]) -> str:
                 else "child requests sequential"
             )
             + f"; concurrency for its ideal: {base_conc}.",
-            "- **Medians** of the repetitions are shown; ratios are baseline ÷ ours of the "
-            "medians from the same run.",
+            *([savvy_line] if savvy else []),
+            *([ceiling_line] if context.ceilings else []),
+            "- **Medians** of the repetitions are shown; ratios are baseline ÷ ours and savvy ÷ "
+            "ours of the medians from the same run.",
             "- The simulator runs in its own process (multiprocessing, spawn), driven over a "
             "pipe. Its capacity below is measured with plain `http.client` keep-alive clients "
             "(threads in the harness), zero latency, random 100-run pages.",
@@ -506,7 +651,7 @@ def markdown(
     big, small = _world_labels(context.plan)
     machine = context.machine
     machine_rows = [[key, value] for key, value in machine.items()]
-    title = "Benchmark: census_source vs a plain dlt rest_api baseline"
+    title = "Benchmark: census_source vs a plain and a savvy dlt rest_api baseline"
     if context.quick:
         title += " (QUICK smoke run, not the benchmark)"
     sections = [
@@ -530,22 +675,33 @@ def markdown(
         *[note + "\n" for note in skip_notes(context)],
         f"![wall time, requests and peak RSS per scenario]({chart_name})",
         "",
-        "## Ours vs baseline (baseline ÷ ours, same run)",
+        "## Ours vs baseline (baseline ÷ ours and savvy ÷ ours, same run)",
         "",
-        _markdown_table(
-            ("scenario", "requests", "wall time", "peak RSS"), ratio_rows(summaries, titles)
-        ),
+        _markdown_table(RATIO_HEADER, ratio_rows(summaries, titles)),
         "",
         "## Targets",
         "",
-        _markdown_table(
-            ("target", "measured (ours)", "result"), target_rows(summaries, context.plan)
-        ),
+        _markdown_table(("target", "measured (ours)", "result"), target_rows(summaries, context)),
         "",
+    ]
+    if context.ceilings:
+        sections += [
+            "## Fetch-and-parse ceiling (scenarios 4 and 5)",
+            "",
+            _markdown_table(CEILING_HEADER, ceiling_rows(summaries, context)),
+            "",
+        ]
+    sections += [
         "## Memory growth (scenario 5)",
         "",
         _markdown_table(
-            ("tool", f"peak RSS MiB, {small}", f"peak RSS MiB, {big}", "growth", "≤ 1.2x"),
+            (
+                "tool",
+                f"peak RSS MiB, {small}",
+                f"peak RSS MiB, {big}",
+                "growth",
+                f"≤ {RSS_GROWTH_TARGET:g}x",
+            ),
             memory_rows(summaries),
         ),
         "",
@@ -564,14 +720,26 @@ def markdown(
             ),
             "",
         ]
-    sections += ["## How measured", "", _how_measured(context, _setup_facts(measurements)), ""]
+    savvy = any(item.tool == "savvy" for item in measurements)
+    how = _how_measured(context, _setup_facts(measurements), savvy)
+    sections += [GENERATED_LAST, "", how, ""]
     return "\n".join(sections)
+
+
+def hand_written(current: str) -> str:
+    """The sections after the generated ones (analysis, progress overhead, commit comparison)
+    of an earlier RESULTS.md, which a rewrite keeps; "" if there are none."""
+    start = current.find("\n" + GENERATED_LAST + "\n")
+    if start == -1:
+        return ""
+    rest = current.find("\n## ", start + len(GENERATED_LAST) + 1)
+    return "" if rest == -1 else current[rest + 1 :]
 
 
 def chart(
     summaries: dict[tuple[str, str], Summary], titles: dict[str, str], path: Path, title: str
 ) -> None:
-    """Three bar panels per scenario, ours vs baseline: wall time, requests, peak RSS."""
+    """Three bar panels per scenario, one bar per tool: wall time, requests, peak RSS."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -586,11 +754,12 @@ def chart(
         ("requests (log; ◆ = floor)", lambda s: s.requests, lambda s: float(s.floor), True),
         ("peak RSS of the loader, MiB", lambda s: s.peak_rss_mib, None, True),
     ]
-    colors = {"ours": "#1f77b4", "baseline": "#ff7f0e"}
-    figure, axes = plt.subplots(1, len(panels), figsize=(16, 5.2))
-    width = 0.38
+    colors = {"ours": "#1f77b4", "baseline": "#ff7f0e", "savvy": "#2ca02c"}
+    figure, axes = plt.subplots(1, len(panels), figsize=(17, 5.4))
+    width = 0.8 / len(TOOLS)
+    offsets = [(index - (len(TOOLS) - 1) / 2) * width for index in range(len(TOOLS))]
     for axis, (name, value, marker, integral) in zip(axes, panels, strict=True):
-        for offset, tool in ((-width / 2, "ours"), (width / 2, "baseline")):
+        for offset, tool in zip(offsets, TOOLS, strict=True):
             xs, heights, marks = [], [], []
             for index, scenario in enumerate(scenarios):
                 found = summaries.get((scenario, tool))
@@ -602,7 +771,7 @@ def chart(
                     marks.append((index + offset, marker(found)))
             bars = axis.bar(xs, heights, width, label=TOOL_LABELS[tool], color=colors[tool])
             texts = [_short(h, integral) for h in heights]
-            axis.bar_label(bars, labels=texts, fontsize=7, padding=2)
+            axis.bar_label(bars, labels=texts, fontsize=6, padding=2)
             if marks:
                 axis.scatter(*zip(*marks, strict=True), marker="D", color="black", s=14, zorder=3)
         if marker is not None:

@@ -1,9 +1,10 @@
 """Side-by-side benchmark: ``python -m benchmarks.run [--reps 3] [--quick]`` (from the repo root).
 
 Runs scenarios 1-5 (full load at 100 ms latency, incremental after changes, no change, 1M runs,
-100k runs) for census_source and a plain dlt ``rest_api`` baseline against the simulator in
-its own process, one fresh loader process per load. Prints the tables and writes RESULTS.md,
-results.png and results.json (raw measurements) into ``--out``.
+100k runs) for census_source, a plain dlt ``rest_api`` baseline and a savvy one (parallelized,
+parquet) against the simulator in its own process, one fresh loader process per load, and a
+fetch-and-parse ceiling in scenarios 4-5. Prints the tables and writes RESULTS.md, results.png
+and results.json (raw measurements) into ``--out``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from benchmarks import rawdata, report
 from benchmarks.capacity import measure_capacity
+from benchmarks.ceiling import Ceiling, measure_ceiling
 from benchmarks.machine import describe
 from benchmarks.scenarios import (
     FULL_PLAN,
@@ -71,6 +73,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also run the baseline in scenario 4 (skipped by default unless --quick)",
     )
     parser.add_argument(
+        "--savvy-1m",
+        action="store_true",
+        help="also run the savvy baseline in scenario 4 (skipped by default unless --quick)",
+    )
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="skip the fetch-and-parse ceiling (scenarios 4-5)"
+    )
+    parser.add_argument(
         "--baseline-format",
         choices=("default", "parquet", "jsonl", "insert_values"),
         default="default",
@@ -99,6 +109,18 @@ def _progress(started: float, item: Measurement) -> None:
         f"[{minutes:5.1f} min] rep {item.rep + 1} {item.tool:<8} {item.scenario}: "
         f"wall {item.wall_s:7.2f} s, {item.requests.total:,} requests (floor {item.floor:,}), "
         f"{item.runs_rows:,} run rows, RSS {item.peak_rss_mib:,.0f} MiB"
+        + ("" if item.complete else "  INCOMPLETE"),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _ceiling_progress(started: float, item: Ceiling) -> None:
+    minutes = (time.perf_counter() - started) / 60
+    print(
+        f"[{minutes:5.1f} min] rep {item.rep + 1} ceiling  {item.scenario}: "
+        f"wall {item.wall_s:7.2f} s, {item.requests:,} requests, {item.runs:,} runs parsed, "
+        f"{item.runs_per_s:,.0f} runs/s, RSS {item.peak_rss_mib:,.0f} MiB"
         + ("" if item.complete else "  INCOMPLETE"),
         file=sys.stderr,
         flush=True,
@@ -146,6 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "by default: about 7 min per load, mostly dlt loading insert_values into DuckDB; "
             "`--baseline-1m` runs it"
         )
+    if not args.savvy_1m and not args.quick:
+        context.skipped[("s4", "savvy")] = (
+            "by default: about 3-4 min per load (8-12 s per 50k runs at `--quick`, x 20); "
+            "`--savvy-1m` runs it"
+        )
     started = time.perf_counter()
     measurements: list[Measurement] = []
     try:
@@ -155,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sim, plan.chain_syncs, plan.chain_runs, plan.seed, seconds=burst_s
             )
             for rep in range(reps):
-                tools = report.TOOLS if rep % 2 == 0 else report.TOOLS[::-1]
+                shift = rep % len(report.TOOLS)
+                tools = report.TOOLS[shift:] + report.TOOLS[:shift]
                 if selected & {"1", "2", "3"}:
                     for tool in tools:
                         chain = run_chain(
@@ -171,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         item = run_big(sim, scenario, tool, rep, plan, runs, settings)
                         _progress(started, item)
                         measurements.append(item)
+                    if not args.no_ceiling:
+                        ceiling = measure_ceiling(
+                            sim, scenario, rep, args.concurrency, settings.timeout_s
+                        )
+                        _ceiling_progress(started, ceiling)
+                        context.ceilings.append(ceiling)
     finally:
         if not args.keep:
             shutil.rmtree(workroot, ignore_errors=True)
@@ -186,12 +220,14 @@ def _write_report(out: Path, context: report.Context, measurements: list[Measure
     """Print the tables; write RESULTS.md and results.png into `out`."""
     summaries = report.summarize(measurements)
     chart_name = "results.png"
-    title = f"census_source vs rest_api baseline, {context.machine['date']}"
+    title = f"census_source vs rest_api baselines, {context.machine['date']}"
     titles = scenario_titles(context.plan)
     suffix = " (quick)" if context.quick else ""
     report.chart(summaries, titles, out / chart_name, title + suffix)
     text = report.markdown(summaries, measurements, context, chart_name)
-    (out / "RESULTS.md").write_text(text)
+    results_md = out / "RESULTS.md"
+    kept = report.hand_written(results_md.read_text()) if results_md.exists() else ""
+    results_md.write_text(text + ("\n" + kept if kept else ""))
     print(report.console(summaries, context))
     print(f"\nwrote {out / 'RESULTS.md'}, {out / chart_name}, {out / 'results.json'}")
 

@@ -1,7 +1,7 @@
 """The benchmark scenarios: world set-up, one fresh loader process per load, and measurements.
 
 Every (tool, repetition) starts from a world freshly built from the same seed, and every tool
-loads into its own work folder (DuckDB file and dlt pipelines dir), so the two never share a
+loads into its own work folder (DuckDB file and dlt pipelines dir), so no two tools share a
 destination or pipeline state.
 """
 
@@ -91,7 +91,9 @@ class LoadSettings:
         """Requests a tool can have in flight (used for the ideal wall time)."""
         if tool == "ours":
             return self.concurrency
-        return DLT_EXTRACT_WORKERS if self.baseline_parallel else 1
+        if tool == "savvy" or self.baseline_parallel:
+            return DLT_EXTRACT_WORKERS
+        return 1
 
 
 @dataclass

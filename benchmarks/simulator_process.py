@@ -77,6 +77,8 @@ class SimulatorProcess:
         self._process.start()
         child.close()
         self.token = token
+        self.world: WorldInfo | None = None
+        """The world served now (the last one built)."""
 
     def _call(self, command: str, **kwargs: Any) -> Any:
         self._conn.send((command, kwargs))
@@ -88,6 +90,7 @@ class SimulatorProcess:
     def build(self, syncs: int, runs_per_sync: int, seed: int) -> WorldInfo:
         """Replace the world by a fresh one (same seed, same world) and serve it."""
         info: WorldInfo = self._call("build", syncs=syncs, runs_per_sync=runs_per_sync, seed=seed)
+        self.world = info
         return info
 
     def set_latency(self, seconds: float) -> None:
