@@ -182,7 +182,7 @@ def _connection_message(
         )
     if "memory" in lowered:
         return ExitCode.BAD_INPUT, (
-            f"DuckDB refused its memory limit ({reason}): fix --duckdb-memory-limit (e.g. 160MB)"
+            f"DuckDB refused its memory limit ({reason}): fix --duckdb-memory-limit (e.g. 64MB)"
         )
     if isinstance(inner, duckdb.IOException):
         return ExitCode.BAD_INPUT, f"Cannot open the DuckDB file ({reason}): fix --duckdb-path"
