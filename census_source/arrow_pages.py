@@ -71,6 +71,7 @@ _VARIANT_TYPES: dict[str, pa.DataType] = {
 _EXACT_DOUBLE = 2**53
 _YEAR_ONE_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z: Python's first instant
 _NONE = type(None)
+_NO_FIELDS: dict[str, Any] = {}  # shared, never written to
 
 
 class KnownTypes:
@@ -245,7 +246,10 @@ def _extra_columns(
 ) -> dict[str, pa.Array]:
     """Columns of the fields the docs don't list, typed as dlt types them: the schema's type,
     else the first value's own; values of another type are fitted to it or kept verbatim."""
-    flat = [_flatten({key: row[key] for key in extra if key in row}) for row in rows]
+    flat = [
+        _NO_FIELDS if extra.isdisjoint(row) else _flatten({k: row[k] for k in extra if k in row})
+        for row in rows
+    ]  # most rows carry none of them (e.g. a reason's rare `ui_link`): skip those in C
     names: dict[str, None] = {}
     for row in flat:
         names.update(dict.fromkeys(row))
