@@ -8,7 +8,7 @@ from simulator_common.faults import Fault, as_fault
 from simulator_common.http import Response, SimulatorHandler, json_response
 from simulator_common.lifecycle import ServedSimulator
 from simulator_common.log import RequestLog
-from simulator_common.rate_window import RateWindow, retry_after_header
+from simulator_common.rate_window import RateWindow, refusal
 
 from .api import (
     API_PREFIX,
@@ -29,6 +29,8 @@ from .world import World
 
 __all__ = ["CensusSimulator", "RequestLogEntry", "Response"]
 
+_TOO_MANY = json_response(429, {"status": "error", "message": "Too Many Requests"}).body
+
 
 class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
     entry_class = RequestLogEntry
@@ -39,16 +41,7 @@ class _Handler(SimulatorHandler["CensusSimulator", RequestLogEntry]):
         return self._denial(path) is None
 
     def refuse(self, entry: RequestLogEntry) -> Response | None:
-        window = self.simulator.rate_window
-        wait = None if window is None else window.admit(entry.started)
-        if wait is None:
-            return None
-        entry.throttled = True
-        return json_response(
-            429,
-            {"status": "error", "message": "Too Many Requests"},
-            headers=(retry_after_header(wait),),
-        )
+        return refusal(self.simulator.rate_window, entry, _TOO_MANY)
 
     def fault_for(self, entry: RequestLogEntry) -> Fault | None:
         return as_fault(self.simulator.fault_for(entry))

@@ -9,7 +9,7 @@ from simulator_common.faults import Fault
 from simulator_common.http import Response, SimulatorHandler
 from simulator_common.lifecycle import ServedSimulator
 from simulator_common.log import LoggedRequest, RequestLog
-from simulator_common.rate_window import RateWindow, retry_after_header
+from simulator_common.rate_window import RateWindow, refusal
 
 from .api import METHOD_NOT_ALLOWED, UNAUTHORIZED, error_response, handle_get, handle_post
 from .faults import FaultPlan
@@ -42,13 +42,7 @@ class _Handler(SimulatorHandler["HightouchSimulator", RequestLogEntry]):
         return self.simulator.is_authorized(self.headers.get("Authorization"))
 
     def refuse(self, entry: RequestLogEntry) -> Response | None:
-        window = self.simulator.rate_window
-        wait = None if window is None else window.admit(entry.started)
-        if wait is None:
-            return None
-        entry.throttled = True
-        headers = (retry_after_header(wait),)
-        return Response(429, b'{"message":"Rate limit exceeded"}', headers)
+        return refusal(self.simulator.rate_window, entry, b'{"message":"Rate limit exceeded"}')
 
     def fault_for(self, entry: RequestLogEntry) -> Fault | None:
         sim = self.simulator

@@ -5,8 +5,11 @@ from __future__ import annotations
 import collections
 import math
 import threading
+from typing import Protocol
 
-__all__ = ["RateWindow", "retry_after_header"]
+from simulator_common.response import Response
+
+__all__ = ["RateWindow", "Throttled", "refusal", "retry_after_header"]
 
 
 class RateWindow:
@@ -37,3 +40,19 @@ class RateWindow:
 def retry_after_header(wait: float) -> tuple[str, str]:
     """The ``Retry-After`` header for a refusal that lifts in ``wait`` seconds (whole, >= 1)."""
     return ("Retry-After", str(max(1, math.ceil(wait))))
+
+
+class Throttled(Protocol):
+    """A request log entry that can be marked as refused by the rate limit."""
+
+    started: float
+    throttled: bool
+
+
+def refusal(window: RateWindow | None, entry: Throttled, body: bytes) -> Response | None:
+    """The 429 (with Retry-After and `body`) for a request over `window`, else None."""
+    wait = None if window is None else window.admit(entry.started)
+    if wait is None:
+        return None
+    entry.throttled = True
+    return Response(429, body, (retry_after_header(wait),))

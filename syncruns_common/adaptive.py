@@ -79,7 +79,6 @@ class AdaptiveLimiter:
         self._resolve_at = 0.0
         self._measured_from = 0.0
         self._probe_at = 0.0
-        self._first_send: float | None = None
         self._best_latency: float | None = None
         self._latency: float | None = None
         self._admitted: collections.deque[float] = collections.deque()
@@ -100,8 +99,8 @@ class AdaptiveLimiter:
                 else:
                     break
             self._in_flight += 1
-            if self._first_send is None:
-                self._first_send = now
+            if not self._measured_from:
+                self._measured_from = now  # the first send: the first measure starts here
         while True:
             with self._cond:
                 delay = self._rate_slot(self._clock())
@@ -175,7 +174,7 @@ class AdaptiveLimiter:
         A Retry-After over twice the span says the server counts over a longer window, so the
         pause belongs to the span (e.g. 200 admitted in 2 s, then "wait 8 s": 20/s).
         """
-        since = max(self._measured_from, self._first_send or at)
+        since = self._measured_from or at
         span = min(_MAX_SPAN_S, max(_MIN_SPAN_S, at - since))
         admitted = sum(1 for sent in self._admitted if at - span <= sent <= at)
         if admitted < _MIN_ADMITTED:
