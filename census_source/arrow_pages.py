@@ -13,7 +13,8 @@ load and never loses a value.
 
 import json
 from collections.abc import Mapping
-from itertools import repeat
+from itertools import compress, repeat
+from operator import not_
 from typing import Any
 
 import pyarrow as pa
@@ -71,7 +72,6 @@ _VARIANT_TYPES: dict[str, pa.DataType] = {
 _EXACT_DOUBLE = 2**53
 _YEAR_ONE_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z: Python's first instant
 _NONE = type(None)
-_NO_FIELDS: dict[str, Any] = {}  # shared, never written to
 
 
 class KnownTypes:
@@ -246,22 +246,22 @@ def _extra_columns(
 ) -> dict[str, pa.Array]:
     """Columns of the fields the docs don't list, typed as dlt types them: the schema's type,
     else the first value's own; values of another type are fitted to it or kept verbatim."""
-    flat = [
-        _NO_FIELDS if extra.isdisjoint(row) else _flatten({k: row[k] for k in extra if k in row})
-        for row in rows
-    ]  # most rows carry none of them (e.g. a reason's rare `ui_link`): skip those in C
-    names: dict[str, None] = {}
-    for row in flat:
-        names.update(dict.fromkeys(row))
+    # most rows carry none of them (e.g. a reason's rare `ui_link`): find the others in C
+    carriers = list(compress(range(len(rows)), map(not_, map(extra.isdisjoint, rows))))
+    flat = [_flatten({k: rows[i][k] for k in extra if k in rows[i]}) for i in carriers]
+    names = dict.fromkeys(name for row in flat for name in row)
     columns: dict[str, pa.Array] = {}
     for name in names:
-        values = [
+        carried = [
             float(v) if type(v) is int and abs(v) <= _EXACT_DOUBLE else v  # numbers are doubles
             for v in map(dict.get, flat, repeat(name))
         ]
-        first = next((v for v in values if v is not None), None)
+        first = next((v for v in carried if v is not None), None)
         if first is None:  # all null on this page: nothing to type yet
             continue
+        values: list[Any] = [None] * len(rows)
+        for i, value in zip(carriers, carried, strict=True):
+            values[i] = value
         data_type = known(name) or _own_kind(first)
         known.give(name, data_type)
         kind = _UNKNOWN_KINDS.get(data_type)
