@@ -73,6 +73,17 @@ def _table_counts(pipeline: dlt.Pipeline) -> tuple[int, int]:
     return int(rows[0][0]), int(rows[0][1])
 
 
+def _step_seconds(trace: Any) -> dict[str, float]:
+    """Seconds spent in each step of `pipeline.run` (extract, normalize, load)."""
+    if trace is None:
+        return {}
+    return {
+        step.step: (step.finished_at - step.started_at).total_seconds()
+        for step in trace.steps
+        if step.finished_at is not None and step.step in ("extract", "normalize", "load")
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one load and print its measurements as JSON on stdout."""
     args = _parse_args(argv)
@@ -110,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "peak_rss_mib": usage.ru_maxrss / 1024,
         "children_peak_rss_mib": children.ru_maxrss / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
+        "steps_s": _step_seconds(trace),
     }
     print(json.dumps(result), flush=True)
     return 0

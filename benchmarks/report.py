@@ -19,6 +19,7 @@ TOOL_LABELS = {
     "savvy": "rest_api + parquet + parallelized",
 }
 RSS_GROWTH_TARGET = 1.1  # issue 17
+STEPS = ("extract", "normalize", "load")  # the steps of pipeline.run, timed by load_one
 CEILING_TARGET = 0.8  # ours' runs/s as a share of the fetch-and-parse ceiling (issue 17)
 CEILING_SCENARIOS = ("s4", "s5")
 GENERATED_LAST = "## How measured"
@@ -48,6 +49,7 @@ class Summary:
     complete: bool
     truth_runs: int
     runs_in_table: int
+    steps_s: dict[str, float] = field(default_factory=dict)  # medians; {} in older results
 
 
 @dataclass
@@ -106,6 +108,11 @@ def summarize(measurements: Sequence[Measurement]) -> dict[tuple[str, str], Summ
             complete=all(item.complete for item in items),
             truth_runs=items[0].truth.runs,
             runs_in_table=items[0].runs_in_table,
+            steps_s={
+                step: _median([item.steps_s[step] for item in items])
+                for step in STEPS
+                if all(step in item.steps_s for item in items)
+            },
         )
     return summaries
 
@@ -314,6 +321,45 @@ def ceiling_rows(summaries: dict[tuple[str, str], Summary], context: Context) ->
     return rows
 
 
+STEP_HEADER = (
+    "scenario",
+    "ours wall s",
+    "extract s",
+    "normalize s",
+    "load s",
+    "ceiling wall s",
+    "ceiling ÷ extract",
+    "best ours ÷ ceiling with this load",
+)
+
+
+def step_rows(summaries: dict[tuple[str, str], Summary], context: Context) -> list[list[str]]:
+    """Ours' wall split into dlt's steps beside the ceiling: how far extract is from it, and
+    the best end-to-end ratio if extract ran at the ceiling while normalize and load took what
+    they took (dlt runs them after extract)."""
+    titles = scenario_titles(context.plan)
+    ceilings = summarize_ceilings(context.ceilings)
+    rows: list[list[str]] = []
+    for scenario in CEILING_SCENARIOS:
+        ours, ceiling = summaries.get((scenario, "ours")), ceilings.get(scenario)
+        if ours is None or ceiling is None or set(STEPS) - ours.steps_s.keys():
+            continue
+        extract, normalize, load = (ours.steps_s[step] for step in STEPS)
+        rows.append(
+            [
+                titles[scenario],
+                _secs(ours.wall_s),
+                _secs(extract),
+                _secs(normalize),
+                _secs(load),
+                _secs(ceiling.wall_s),
+                _ratio(ceiling.wall_s / extract if extract else None),
+                _ratio(ceiling.wall_s / (ceiling.wall_s + normalize + load)),
+            ]
+        )
+    return rows
+
+
 def _world_labels(plan: Plan) -> tuple[str, str]:
     """(big, small) world sizes of scenarios 4 and 5, e.g. ("1M", "100k")."""
     titles = scenario_titles(plan)
@@ -513,6 +559,8 @@ def console(summaries: dict[tuple[str, str], Summary], context: Context) -> str:
     ]
     if context.ceilings:
         parts += ["", _text_table(CEILING_HEADER, ceiling_rows(summaries, context))]
+        steps = step_rows(summaries, context)
+        parts += ["", _text_table(STEP_HEADER, steps)] if steps else []
     if context.capacity:
         parts += [
             "",
@@ -691,6 +739,19 @@ def markdown(
             _markdown_table(CEILING_HEADER, ceiling_rows(summaries, context)),
             "",
         ]
+        steps = step_rows(summaries, context)
+        sections += (
+            [
+                "Where ours' wall goes: dlt's steps of `pipeline.run` (medians), and the best "
+                "ours ÷ ceiling possible with this normalize and load, were extract as fast as "
+                "the ceiling (ceiling wall ÷ (ceiling wall + normalize + load)):",
+                "",
+                _markdown_table(STEP_HEADER, steps),
+                "",
+            ]
+            if steps
+            else []
+        )
     sections += [
         "## Memory growth (scenario 5)",
         "",

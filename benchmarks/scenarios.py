@@ -118,6 +118,7 @@ class Measurement:
     loader_cpu_s: float
     world_runs: int
     setup: dict[str, Any] = field(default_factory=dict)
+    steps_s: dict[str, float] = field(default_factory=dict)  # extract, normalize, load
 
     @property
     def ideal_s(self) -> float:
@@ -230,6 +231,7 @@ def measure(
         peak_rss_mib=float(result["peak_rss_mib"]),
         loader_cpu_s=float(result["cpu_s"]),
         world_runs=truth.runs,
+        steps_s={step: float(seconds) for step, seconds in result.get("steps_s", {}).items()},
     )
 
 
